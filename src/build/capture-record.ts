@@ -1,0 +1,71 @@
+/** What the rustc wrapper records for each workspace crate it compiles. */
+export interface RustcRecord {
+  readonly kind: 'rustc';
+  readonly crateName: string;
+  readonly crateTypes: string[];
+  readonly args: string[];
+  readonly cwd: string;
+  readonly env: Record<string, string>;
+  /** The linker rustc would have used, when the wrapper replaced it with ours. */
+  readonly realLinker: string | undefined;
+}
+
+/** What the linker wrapper records for each link of a workspace binary. */
+export interface LinkRecord {
+  readonly kind: 'link';
+  readonly args: string[];
+  readonly cwd: string;
+  readonly output: string;
+  /** Object files of the link, copied before the linker ran (rustc deletes them after). */
+  readonly objects: Array<{ readonly original: string; readonly copy: string }>;
+}
+
+export const CAPTURE_DIR_ENV = 'IPBP_CAPTURE_DIR';
+export const REAL_LINKER_ENV = 'IPBP_REAL_LINKER';
+export const LINKER_SHIM_ENV = 'IPBP_LINKER_SHIM';
+
+/** The value of `flag` in `args`, in both `--flag value` and `--flag=value` forms. */
+export function argValue(args: readonly string[], flag: string): string | undefined {
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === flag) return args[i + 1];
+    if (arg.startsWith(`${flag}=`)) return arg.slice(flag.length + 1);
+  }
+  return undefined;
+}
+
+/** All values of `flag` (e.g. every `--crate-type`). */
+export function argValues(args: readonly string[], flag: string): string[] {
+  const values: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === flag && i + 1 < args.length) values.push(args[i + 1]!);
+    else if (arg.startsWith(`${flag}=`)) values.push(arg.slice(flag.length + 1));
+  }
+  return values;
+}
+
+/** The value of a `-C key=value` codegen option. */
+export function codegenOption(args: readonly string[], key: string): string | undefined {
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    const option = arg === '-C' ? args[i + 1] : arg.startsWith('-C') ? arg.slice(2) : undefined;
+    if (option?.startsWith(`${key}=`)) return option.slice(key.length + 1);
+  }
+  return undefined;
+}
+
+/** `args` without any `-C key=…` option. */
+export function withoutCodegenOption(args: readonly string[], key: string): string[] {
+  const result: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === '-C' && args[i + 1]?.startsWith(`${key}=`)) {
+      i++;
+      continue;
+    }
+    if (arg.startsWith(`-C${key}=`)) continue;
+    result.push(arg);
+  }
+  return result;
+}

@@ -1,0 +1,36 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { UserError } from '../cli/errors.js';
+
+const run = promisify(execFile);
+
+export interface CargoWorkspace {
+  readonly root: string;
+  readonly targetDirectory: string;
+  readonly members: ReadonlyArray<{ readonly name: string; readonly manifestPath: string }>;
+}
+
+interface RawMetadata {
+  workspace_root: string;
+  target_directory: string;
+  workspace_members: string[];
+  packages: Array<{ id: string; name: string; manifest_path: string }>;
+}
+
+/** `cargo metadata` for the project, without resolving dependencies' sources. */
+export async function readCargoWorkspace(manifestPath: string | undefined, cwd: string): Promise<CargoWorkspace> {
+  const args = ['metadata', '--format-version', '1', '--no-deps'];
+  if (manifestPath) args.push('--manifest-path', manifestPath);
+  let stdout: string;
+  try {
+    ({ stdout } = await run('cargo', args, { cwd, maxBuffer: 64 * 1024 * 1024 }));
+  } catch (error) {
+    const stderr = (error as { stderr?: string }).stderr ?? String(error);
+    throw new UserError('cannot read the cargo project', 'cargo-metadata', [stderr.trim()]);
+  }
+  const metadata = JSON.parse(stdout) as RawMetadata;
+  const members = metadata.packages
+    .filter((pkg) => metadata.workspace_members.includes(pkg.id))
+    .map((pkg) => ({ name: pkg.name, manifestPath: pkg.manifest_path }));
+  return { root: metadata.workspace_root, targetDirectory: metadata.target_directory, members };
+}

@@ -1,0 +1,39 @@
+import { ObjectFormatError } from '../object/errors.js';
+
+/** A mistake or a bad input on the user's side: printed as one message, no stack. */
+export class UserError extends Error {
+  override readonly name = 'UserError';
+  constructor(
+    message: string,
+    readonly code: string,
+    readonly causes: readonly string[] = [],
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * The one place errors reach the user. Anything that is not a user error or a
+ * malformed input is a bug in ipbp and is shown with its stack.
+ */
+export function reportError(error: unknown, stderr: NodeJS.WritableStream = process.stderr): void {
+  if (error instanceof UserError) {
+    stderr.write(`ipbp: error: ${error.message}\n`);
+    for (const cause of error.causes) stderr.write(`Caused by:\n    ${cause}\n`);
+    return;
+  }
+  if (error instanceof ObjectFormatError) {
+    stderr.write(`ipbp: error: ${error.message}\n`);
+    return;
+  }
+  if (isNodeError(error) && (error.code === 'ENOENT' || error.code === 'EACCES' || error.code === 'EISDIR')) {
+    stderr.write(`ipbp: error: ${error.message}\n`);
+    return;
+  }
+  const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
+  stderr.write(`ipbp: internal error (this is a bug in ipbp):\n${detail}\n`);
+}
+
+function isNodeError(error: unknown): error is NodeJS.ErrnoException {
+  return error instanceof Error && typeof (error as NodeJS.ErrnoException).code === 'string';
+}

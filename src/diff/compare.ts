@@ -1,0 +1,125 @@
+import type { ObjectFile } from '../object/model.js';
+import { type Atom, type AtomIndex, indexAtoms } from './atoms.js';
+import { demangleWithoutHash } from './demangle/index.js';
+import { Fingerprinter } from './fingerprint.js';
+
+export interface ChangedSymbol {
+  /** The raw symbol name. */
+  readonly symbol: string;
+  /** Demangled path without the hash suffix. */
+  readonly name: string;
+}
+
+export interface ChangeGroup {
+  readonly changed: ChangedSymbol[];
+  readonly added: ChangedSymbol[];
+  readonly removed: ChangedSymbol[];
+}
+
+export interface DiffReport {
+  readonly functions: ChangeGroup;
+  readonly data: ChangeGroup;
+}
+
+/** The full result: the report plus what the patch builder needs from each side. */
+export interface Diff {
+  readonly report: DiffReport;
+  readonly old: AtomIndex;
+  readonly new: AtomIndex;
+  readonly oldFingerprints: Fingerprinter;
+  readonly newFingerprints: Fingerprinter;
+  /** Named atoms of the new build whose content differs from the old one, or that are new. */
+  readonly changedAtoms: Atom[];
+  readonly addedAtoms: Atom[];
+}
+
+export function diffObjects(oldObjects: readonly ObjectFile[], newObjects: readonly ObjectFile[]): Diff {
+  const oldIndex = indexAtoms(oldObjects);
+  const newIndex = indexAtoms(newObjects);
+  const oldFingerprints = new Fingerprinter(oldIndex);
+  const newFingerprints = new Fingerprinter(newIndex);
+  const report: DiffReport = { functions: emptyGroup(), data: emptyGroup() };
+  const changedAtoms: Atom[] = [];
+  const addedAtoms: Atom[] = [];
+  const removed: Atom[] = [];
+
+  for (const [name, newAtoms] of newIndex.byName) {
+    const oldAtoms = oldIndex.byName.get(name);
+    const representative = newAtoms[0]!;
+    if (!oldAtoms) {
+      addedAtoms.push(representative);
+      continue;
+    }
+    if (fingerprintSet(oldFingerprints, oldAtoms) !== fingerprintSet(newFingerprints, newAtoms)) changedAtoms.push(representative);
+  }
+  for (const [name, oldAtoms] of oldIndex.byName) {
+    if (!newIndex.byName.has(name)) removed.push(oldAtoms[0]!);
+  }
+
+  const renamed = pairRenamed(removed, addedAtoms, oldFingerprints, newFingerprints);
+  for (const atom of changedAtoms) groupOf(report, atom).changed.push(describe(atom));
+  for (const atom of addedAtoms) if (!renamed.added.has(atom)) groupOf(report, atom).added.push(describe(atom));
+  for (const atom of removed) if (!renamed.removed.has(atom)) groupOf(report, atom).removed.push(describe(atom));
+  for (const group of [report.functions, report.data]) {
+    for (const list of [group.changed, group.added, group.removed]) list.sort((a, b) => a.name.localeCompare(b.name) || a.symbol.localeCompare(b.symbol));
+  }
+  return {
+    report,
+    old: oldIndex,
+    new: newIndex,
+    oldFingerprints,
+    newFingerprints,
+    changedAtoms,
+    addedAtoms: addedAtoms.filter((atom) => !renamed.added.has(atom)),
+  };
+}
+
+/**
+ * Closures and other compiler-numbered items get a new symbol when an earlier
+ * sibling is added (`{closure#0}` becomes `{closure#1}`), though their code
+ * is the same. A removed and an added symbol with the same demangled path
+ * (numbering aside) and the same fingerprint are one unchanged item.
+ */
+function pairRenamed(removed: Atom[], added: Atom[], oldPrints: Fingerprinter, newPrints: Fingerprinter): { removed: Set<Atom>; added: Set<Atom> } {
+  const result = { removed: new Set<Atom>(), added: new Set<Atom>() };
+  const candidates = new Map<string, Atom[]>();
+  for (const atom of removed) {
+    const key = `${renumberedPath(atom.name)}\0${oldPrints.fingerprint(atom)}`;
+    const list = candidates.get(key);
+    if (list) list.push(atom);
+    else candidates.set(key, [atom]);
+  }
+  for (const atom of added) {
+    const key = `${renumberedPath(atom.name)}\0${newPrints.fingerprint(atom)}`;
+    const match = candidates.get(key)?.shift();
+    if (!match) continue;
+    result.removed.add(match);
+    result.added.add(atom);
+  }
+  return result;
+}
+
+function renumberedPath(symbol: string): string {
+  return demangleWithoutHash(symbol).replace(/#\d+\}/g, '}');
+}
+
+function fingerprintSet(fingerprints: Fingerprinter, atoms: readonly Atom[]): string {
+  if (atoms.length === 1) return fingerprints.fingerprint(atoms[0]!);
+  return atoms
+    .map((atom) => fingerprints.fingerprint(atom))
+    .sort()
+    .filter((value, i, all) => i === 0 || all[i - 1] !== value)
+    .join(',');
+}
+
+function describe(atom: Atom): { symbol: string; name: string } {
+  return { symbol: atom.name, name: demangleWithoutHash(atom.name) };
+}
+
+function groupOf(report: DiffReport, atom: Atom): ChangeGroup {
+  return atom.category === 'function' ? report.functions : report.data;
+}
+
+function emptyGroup(): ChangeGroup {
+  return { changed: [], added: [], removed: [] };
+}

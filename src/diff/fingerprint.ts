@@ -1,0 +1,87 @@
+import type { Relocation } from '../object/model.js';
+import type { Atom, AtomIndex } from './atoms.js';
+import { Hasher } from './hasher.js';
+import { type ResolvedTarget, resolveTarget } from './target-identity.js';
+
+/**
+ * Content fingerprints of atoms: the bytes with relocation sites masked, plus
+ * each relocation as (offset in the atom, equivalence class, target identity,
+ * addend). A named target is its name; an anonymous one is its own
+ * fingerprint, computed recursively. Cycles (a vtable pointing at a function
+ * that points back) are cut with the distance to the atom already on the stack.
+ */
+export class Fingerprinter {
+  private readonly done = new Map<Atom, string>();
+  private readonly stack: Atom[] = [];
+
+  constructor(private readonly index: AtomIndex) {}
+
+  fingerprint(atom: Atom): string {
+    const cached = this.done.get(atom);
+    if (cached !== undefined) return cached;
+    this.stack.push(atom);
+    const hasher = new Hasher();
+    hasher.string(atom.section.kind);
+    hasher.number(atom.extent);
+    const relocations = relocationsWithin(atom);
+    let cursor = atom.offset;
+    const end = atom.offset + atom.extent;
+    const data = atom.section.data;
+    for (const relocation of relocations) {
+      const siteStart = Math.max(relocation.offset, cursor);
+      if (data.length > 0) hasher.bytes(data, cursor, Math.min(siteStart, end));
+      cursor = Math.max(cursor, Math.min(relocation.offset + relocation.width, end));
+      hasher.number(relocation.offset - atom.offset);
+      hasher.string(equivalenceClass(atom, relocation));
+      this.hashTarget(hasher, resolveTarget(this.index, atom.object, atom.section, relocation));
+    }
+    if (data.length > 0 && cursor < end) hasher.bytes(data, cursor, Math.min(end, data.length));
+    this.stack.pop();
+    const digest = hasher.digest();
+    this.done.set(atom, digest);
+    return digest;
+  }
+
+  /** The stable identity of a relocation target, used by the diff and the patch builder alike. */
+  targetIdentity(target: ResolvedTarget): string {
+    // A named target is its name, whether this build defines it in another
+    // codegen unit or in the same one.
+    if (target.type === 'external') return `sym:${target.name}`;
+    if (!target.atom.anonymous) return `sym:${target.atom.name}`;
+    const onStack = this.stack.lastIndexOf(target.atom);
+    if (onStack >= 0) return `cycle:${this.stack.length - onStack}`;
+    return `anon:${this.fingerprint(target.atom)}`;
+  }
+
+  private hashTarget(hasher: Hasher, target: ResolvedTarget): void {
+    hasher.string(this.targetIdentity(target));
+    hasher.bigint(target.addend);
+  }
+}
+
+/** The relocations whose site starts inside the atom, found by binary search. */
+export function relocationsWithin(atom: Atom): Relocation[] {
+  const all = atom.section.relocations;
+  let low = 0;
+  let high = all.length;
+  while (low < high) {
+    const middle = (low + high) >> 1;
+    if (all[middle]!.offset < atom.offset) low = middle + 1;
+    else high = middle;
+  }
+  const end = atom.offset + atom.extent;
+  const result: Relocation[] = [];
+  for (let i = low; i < all.length && all[i]!.offset < end; i++) result.push(all[i]!);
+  return result;
+}
+
+/**
+ * On x86_64 the instruction bytes around a site are not masked, so the neutral
+ * kind and width suffice (PC32 and PLT32 are one class). AArch64 masks whole
+ * instructions, so the exact type must stay (`b` versus `bl`); Mach-O
+ * subtractor pairs carry their subtrahend in the type name.
+ */
+function equivalenceClass(atom: Atom, relocation: Relocation): string {
+  if (atom.object.architecture === 'x86_64' && relocation.kind !== 'subtractor') return `${relocation.kind}/${relocation.width}`;
+  return relocation.raw.typeName;
+}

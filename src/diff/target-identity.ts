@@ -1,0 +1,52 @@
+import type { ObjectFile, Relocation, Section } from '../object/model.js';
+import { type Atom, type AtomIndex, atomAt } from './atoms.js';
+
+/** Where a relocation points, in terms that survive a rebuild. */
+export type ResolvedTarget =
+  /** A symbol outside these objects, or a named symbol not in an atom. */
+  | { readonly type: 'external'; readonly name: string; readonly addend: bigint }
+  /** A byte inside an atom of these objects. */
+  | { readonly type: 'atom'; readonly atom: Atom; readonly addend: bigint };
+
+/**
+ * Resolve a relocation to a named symbol where possible: the same call is
+ * emitted against `.text.foo` in one build and against `foo` in the next once
+ * `foo` moves to another codegen unit, and both must fingerprint alike.
+ */
+export function resolveTarget(index: AtomIndex, object: ObjectFile, section: Section, relocation: Relocation): ResolvedTarget {
+  const target = relocation.target;
+  if ('section' in target) {
+    const targetSection = object.sections[target.section];
+    if (!targetSection) return { type: 'external', name: `<section ${target.section}>`, addend: relocation.addend };
+    const position = machOSectionPosition(section, targetSection, relocation);
+    const atom = atomAt(index, targetSection, position);
+    if (!atom) return { type: 'external', name: `<${targetSection.name}>`, addend: relocation.addend };
+    return { type: 'atom', atom, addend: BigInt(position - atom.offset) };
+  }
+  const symbol = object.symbols[target.symbol];
+  if (!symbol) return { type: 'external', name: `<symbol ${target.symbol}>`, addend: relocation.addend };
+  const direct = index.bySymbol.get(object)?.get(symbol.index);
+  if (direct && !direct.anonymous) return { type: 'atom', atom: direct, addend: relocation.addend };
+  if (symbol.section === undefined) return { type: 'external', name: symbol.name, addend: relocation.addend };
+  const targetSection = object.sections[symbol.section];
+  if (!targetSection) return { type: 'external', name: symbol.name, addend: relocation.addend };
+  // A section symbol or an anonymous label: find the atom the reference lands in.
+  // PC-relative fields are biased by their own width (`-4` for the next instruction).
+  const bias = relocation.raw.pcRelative ? BigInt(relocation.width) : 0n;
+  const landing = BigInt(symbol.offset) + relocation.addend + bias;
+  const position = landing < 0n ? 0 : Number(landing);
+  const atom = atomAt(index, targetSection, position) ?? direct;
+  if (!atom) return { type: 'external', name: symbol.name || `<${targetSection.name}>`, addend: relocation.addend };
+  return { type: 'atom', atom, addend: relocation.addend + BigInt(symbol.offset - atom.offset) };
+}
+
+/**
+ * Mach-O non-extern relocations name a section, and the instruction holds the
+ * target's address in the object's single address space.
+ */
+function machOSectionPosition(section: Section, targetSection: Section, relocation: Relocation): number {
+  let address = relocation.addend;
+  if (relocation.raw.pcRelative) address += section.address + BigInt(relocation.offset + relocation.width);
+  const position = address - targetSection.address;
+  return position < 0n ? 0 : Number(position);
+}

@@ -1,0 +1,89 @@
+import { ByteReader } from '../byte-reader.js';
+import { readElfHeader } from './header.js';
+import { SHT_NOTE, SHT_SYMTAB } from './section-header.js';
+import { readElfSections } from './sections.js';
+import { readElfSymbols } from './symbol.js';
+
+/**
+ * A linked ELF image (the running executable, or a patch already loaded):
+ * where its symbols are, relative to its link address, and its build id.
+ */
+export interface ElfImage {
+  readonly path: string;
+  /** Defined symbols by name, at their link-time address. The first definition wins. */
+  readonly symbols: ReadonlyMap<string, ImageSymbol>;
+  /** Names defined more than once (local symbols of different objects). */
+  readonly ambiguous: ReadonlySet<string>;
+  readonly buildId: string;
+  readonly loadSegments: ReadonlyArray<{ readonly address: bigint; readonly size: bigint }>;
+  readonly tls: { readonly address: bigint; readonly size: bigint; readonly alignment: bigint } | undefined;
+}
+
+export interface ImageSymbol {
+  readonly address: bigint;
+  readonly size: number;
+  readonly kind: 'function' | 'data' | 'tls' | 'other';
+}
+
+const ET_EXEC = 2;
+const ET_DYN = 3;
+const PT_LOAD = 1;
+const PT_TLS = 7;
+const NT_GNU_BUILD_ID = 3;
+
+export function readElfImage(path: string, bytes: Uint8Array): ElfImage {
+  const reader: ByteReader = new ByteReader(path, bytes);
+  const header = readElfHeader(reader);
+  if (header.type !== ET_EXEC && header.type !== ET_DYN) reader.fail('ELF type', 16, `expected an executable or shared object, found type ${header.type}`);
+  const { headers, sections } = readElfSections(reader, header);
+  const symtab = headers.find((h) => h.type === SHT_SYMTAB);
+  if (!symtab) reader.fail('ELF symbol table', 0, 'the image has no .symtab (was it stripped?); ipbp needs symbols to bind patches');
+  const symbols = new Map<string, ImageSymbol>();
+  const ambiguous = new Set<string>();
+  for (const symbol of readElfSymbols(reader, symtab, headers, sections)) {
+    if (symbol.section === undefined || symbol.name === '' || symbol.kind === 'section' || symbol.kind === 'file') continue;
+    if (symbols.has(symbol.name)) {
+      ambiguous.add(symbol.name);
+      continue;
+    }
+    const kind = symbol.kind === 'function' ? 'function' : symbol.kind === 'tls' ? 'tls' : symbol.kind === 'data' ? 'data' : 'other';
+    symbols.set(symbol.name, { address: symbol.raw.value, size: symbol.size, kind });
+  }
+
+  const loadSegments: Array<{ address: bigint; size: bigint }> = [];
+  let tls: ElfImage['tls'];
+  const programHeaderOffset = reader.u64AsNumber('ELF program header offset', 32);
+  const programHeaderCount = reader.u16('ELF program header count', 56);
+  for (let i = 0; i < programHeaderCount; i++) {
+    const at = programHeaderOffset + i * 56;
+    const type = reader.u32('ELF program header type', at);
+    const address = reader.u64('ELF program header address', at + 16);
+    const size = reader.u64('ELF program header memory size', at + 40);
+    if (type === PT_LOAD) loadSegments.push({ address, size });
+    if (type === PT_TLS) tls = { address, size, alignment: reader.u64('ELF program header alignment', at + 48) };
+  }
+  const buildId = readBuildId(reader, headers.filter((h) => h.type === SHT_NOTE));
+  return { path, symbols, ambiguous, buildId, loadSegments, tls };
+}
+
+function readBuildId(reader: ByteReader, notes: ReadonlyArray<{ offset: number; size: number }>): string {
+  for (const note of notes) {
+    let at = note.offset;
+    const end = note.offset + note.size;
+    while (at + 12 <= end) {
+      const nameSize = reader.u32('ELF note name size', at);
+      const descriptionSize = reader.u32('ELF note descriptor size', at + 4);
+      const type = reader.u32('ELF note type', at + 8);
+      const descriptionAt = at + 12 + align4(nameSize);
+      if (type === NT_GNU_BUILD_ID && reader.cString('ELF note name', at + 12, descriptionAt) === 'GNU') {
+        return Buffer.from(reader.slice('ELF build id', descriptionAt, descriptionSize)).toString('hex');
+      }
+      at = descriptionAt + align4(descriptionSize);
+    }
+  }
+  return '';
+}
+
+function align4(value: number): number {
+  return (value + 3) & ~3;
+}

@@ -1,0 +1,43 @@
+import { ByteReader } from '../byte-reader.js';
+import { computeExtents } from '../extent.js';
+import type { ObjectFile } from '../model.js';
+import type { RelocationType } from '../relocation-type.js';
+import { AARCH64_RELOCATIONS } from './aarch64.js';
+import { X86_64_RELOCATIONS } from './x86_64.js';
+import { readElfHeader } from './header.js';
+import { readElfRelocations } from './relocation.js';
+import { SHT_REL, SHT_RELA, SHT_SYMTAB } from './section-header.js';
+import { readElfSections } from './sections.js';
+import { readElfSymbols } from './symbol.js';
+
+const ET_REL = 1;
+
+export function isElf(bytes: Uint8Array): boolean {
+  return bytes.length >= 4 && bytes[0] === 0x7f && bytes[1] === 0x45 && bytes[2] === 0x4c && bytes[3] === 0x46;
+}
+
+/** Read an ELF64 little-endian relocatable object (x86_64 or aarch64). */
+export function readElf(path: string, bytes: Uint8Array): ObjectFile {
+  const reader: ByteReader = new ByteReader(path, bytes);
+  const header = readElfHeader(reader);
+  if (header.type !== ET_REL) reader.fail('ELF type', 16, `expected a relocatable object (ET_REL), found type ${header.type}`);
+  const { headers, sections } = readElfSections(reader, header);
+  const types: ReadonlyMap<number, RelocationType> = header.architecture === 'x86_64' ? X86_64_RELOCATIONS : AARCH64_RELOCATIONS;
+
+  const symtab = headers.find((h) => h.type === SHT_SYMTAB);
+  const symbols = symtab ? readElfSymbols(reader, symtab, headers, sections) : [];
+
+  for (const table of headers) {
+    if (table.type !== SHT_RELA && table.type !== SHT_REL) continue;
+    const target = headers[table.info];
+    const targetSection = sections[table.info];
+    if (!target || !targetSection) reader.fail('ELF relocation section target', header.sectionHeaderOffset + table.index * 64 + 44, `section ${table.info} does not exist`);
+    // Relocations of debug info are not needed by the diff or the patch; skip decoding them.
+    if (targetSection.kind === 'metadata') continue;
+    targetSection.relocations.push(...readElfRelocations(reader, table, target, symbols.length, types));
+  }
+  for (const section of sections) section.relocations.sort((a, b) => a.offset - b.offset);
+
+  computeExtents(sections, symbols);
+  return { path, format: 'elf', architecture: header.architecture, sections, symbols };
+}
