@@ -1,6 +1,8 @@
 /** What the rustc wrapper records for each workspace crate it compiles. */
 export interface RustcRecord {
   readonly kind: 'rustc';
+  /** The rustc cargo would have run (the wrapper's first argument). */
+  readonly rustc: string;
   readonly crateName: string;
   readonly crateTypes: string[];
   readonly args: string[];

@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { diffCommand } from './diff-command.js';
 import { reportError } from './errors.js';
+import { runCommand } from './run-command.js';
 
 function buildProgram(): Command {
   const program = new Command('ipbp')
@@ -14,6 +15,20 @@ function buildProgram(): Command {
     .argument('<new>', 'the same, from the newer build')
     .option('--json', 'print one JSON object')
     .action(diffCommand);
+  program
+    .command('run')
+    .description('Build a cargo project, run its program and patch every saved edit into it')
+    .argument('[args...]', 'arguments for the program (after --)')
+    .option('-p, --package <spec>', 'package to run')
+    .option('--bin <name>', 'binary to run')
+    .option('--example <name>', 'example to run')
+    .option('-F, --features <features>', 'features to activate')
+    .option('-r, --release', 'build with the release profile')
+    .option('--manifest-path <path>', 'path to Cargo.toml')
+    .option('--events <file>', 'write one JSON event per line to FILE (- for stdout)')
+    .option('--processes <n>', 'start this many processes of the program', '1')
+    .option('--no-restart', 'report changes that cannot be patched instead of restarting')
+    .action(runCommand);
   return program;
 }
 

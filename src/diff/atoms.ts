@@ -40,10 +40,10 @@ export function indexAtoms(objects: readonly ObjectFile[]): AtomIndex {
     const symbolAtoms = new Map<number, Atom>();
     bySymbol.set(object, symbolAtoms);
     for (const symbol of object.symbols) {
-      if (symbol.section === undefined || !ATOM_SYMBOL_KINDS.has(symbol.kind)) continue;
+      if (symbol.section === undefined || !ATOM_SYMBOL_KINDS.has(symbol.kind) || isMappingSymbol(object, symbol)) continue;
       const section = object.sections[symbol.section];
       if (!section || !isAtomSection(section)) continue;
-      const atom = makeAtom(object, section, symbol, symbol.name, symbol.offset, symbol.extent);
+      const atom = makeAtom(object, section, symbol, symbol.name, symbol.offset, ownedExtent(object, section, symbol));
       atoms.push(atom);
       symbolAtoms.set(symbol.index, atom);
       pushTo(bySection, section, atom);
@@ -71,15 +71,104 @@ export function indexAtoms(objects: readonly ObjectFile[]): AtomIndex {
  */
 function unnamedGaps(object: ObjectFile, section: Section, sorted: readonly Atom[]): Atom[] {
   const gaps: Atom[] = [];
+  const strings = isCStringSection(object, section);
+  const addGap = (start: number, end: number): void => {
+    if (!strings) {
+      gaps.push(makeAtom(object, section, undefined, '', start, end - start));
+      return;
+    }
+    // Merged string sections pool the literals of a whole codegen unit; each string is its own atom.
+    let from = start;
+    while (from < end) {
+      const nul = section.data.indexOf(0, from);
+      const to = nul < 0 || nul >= end ? end : nul + 1;
+      gaps.push(makeAtom(object, section, undefined, '', from, to - from));
+      from = to;
+    }
+  };
   let cursor = 0;
   for (const atom of sorted) {
-    if (atom.offset > cursor) gaps.push(makeAtom(object, section, undefined, '', cursor, atom.offset - cursor));
+    if (atom.offset > cursor) addGap(cursor, atom.offset);
     cursor = Math.max(cursor, atom.offset + atom.extent);
   }
-  if (cursor < section.size || (section.size === 0 && sorted.length === 0)) {
-    gaps.push(makeAtom(object, section, undefined, '', cursor, section.size - cursor));
-  }
+  if (cursor < section.size) addGap(cursor, section.size);
+  else if (section.size === 0 && sorted.length === 0) gaps.push(makeAtom(object, section, undefined, '', 0, 0));
   return gaps;
+}
+
+const ELF_SHF_MERGE_STRINGS = 0x30n;
+const MACHO_S_CSTRING_LITERALS = 2;
+
+function isCStringSection(object: ObjectFile, section: Section): boolean {
+  if (section.kind !== 'read-only' || section.data.length === 0) return false;
+  if (object.format === 'elf') return (section.raw.flags & ELF_SHF_MERGE_STRINGS) === ELF_SHF_MERGE_STRINGS;
+  return section.raw.type === MACHO_S_CSTRING_LITERALS;
+}
+
+/**
+ * AArch64 (and Arm) ELF mapping symbols `$x`, `$d` (optionally `$x.<n>`)
+ * mark where code and data begin for disassemblers; they own no bytes. As
+ * atoms they would take the name a reference to a section symbol resolves to
+ * (`$d` for a string constant), hiding the real target from the fingerprint.
+ */
+function isMappingSymbol(object: ObjectFile, symbol: ObjectSymbol): boolean {
+  return object.format === 'elf' && /^\$[adtx](\.|$)/.test(symbol.name);
+}
+
+/**
+ * The bytes a symbol owns, without the alignment padding in front of the next
+ * symbol. A symbol with no recorded size (all of Mach-O) reaches the next
+ * symbol, padding included, and the padding depends on the neighbour: the last
+ * function of `__text` has none, so adding a function after it would otherwise
+ * change it. The padding is left to an anonymous gap atom, as on ELF.
+ */
+function ownedExtent(object: ObjectFile, section: Section, symbol: ObjectSymbol): number {
+  const end = symbol.offset + symbol.extent;
+  if (symbol.size > 0 || section.kind !== 'code' || end >= section.size || section.data.length < end) return symbol.extent;
+  // Padding only ever brings the next symbol up to an alignment boundary.
+  const boundary = Math.min(section.alignment, end & -end);
+  const limit = Math.min(boundary - 1, symbol.extent - 1);
+  for (let padding = limit; padding > 0; padding--) {
+    if (isNopRun(object, section.data, end - padding, end)) return symbol.extent - padding;
+  }
+  return symbol.extent;
+}
+
+/** True when `data[start, end)` is whole no-op instructions, as assemblers pad code with. */
+function isNopRun(object: ObjectFile, data: Uint8Array, start: number, end: number): boolean {
+  let at = start;
+  while (at < end) {
+    const length = object.architecture === 'x86_64' ? x86NopLength(data, at) : aarch64NopLength(data, at);
+    if (length === 0) return false;
+    at += length;
+  }
+  return at === end;
+}
+
+const AARCH64_NOP = [0x1f, 0x20, 0x03, 0xd5]; // d503201f, little-endian
+
+function aarch64NopLength(data: Uint8Array, at: number): number {
+  return AARCH64_NOP.every((byte, i) => data[at + i] === byte) ? 4 : 0;
+}
+
+/**
+ * Length of the x86 no-op at `at`, or 0: `90` or `0f 1f /0` (nopl/nopw with
+ * any addressing form), after 0x66 operand-size and 0x2e segment prefixes,
+ * which is every form LLVM's and GNU as's padding uses.
+ */
+function x86NopLength(data: Uint8Array, at: number): number {
+  let i = at;
+  while (data[i] === 0x66 && i - at < 14) i++;
+  if (data[i] === 0x2e) i++;
+  if (data[i] === 0x90) return i + 1 - at;
+  if (data[i] !== 0x0f || data[i + 1] !== 0x1f) return 0;
+  const modrm = data[i + 2];
+  if (modrm === undefined || ((modrm >> 3) & 7) !== 0) return 0;
+  const mod = modrm >> 6;
+  const rm = modrm & 7;
+  const sib = mod !== 3 && rm === 4 ? 1 : 0;
+  const displacement = mod === 1 ? 1 : mod === 2 || (mod === 0 && rm === 5) ? 4 : 0;
+  return i + 3 + sib + displacement - at;
 }
 
 function isAtomSection(section: Section): boolean {

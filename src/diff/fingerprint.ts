@@ -33,7 +33,7 @@ export class Fingerprinter {
       cursor = Math.max(cursor, Math.min(relocation.offset + relocation.width, end));
       hasher.number(relocation.offset - atom.offset);
       hasher.string(equivalenceClass(atom, relocation));
-      this.hashTarget(hasher, resolveTarget(this.index, atom.object, atom.section, relocation));
+      this.hashTarget(hasher, resolveTarget(this.index, atom.object, relocation));
     }
     if (data.length > 0 && cursor < end) hasher.bytes(data, cursor, Math.min(end, data.length));
     this.stack.pop();

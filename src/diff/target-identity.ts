@@ -1,4 +1,4 @@
-import type { ObjectFile, Relocation, Section } from '../object/model.js';
+import type { ObjectFile, Relocation } from '../object/model.js';
 import { type Atom, type AtomIndex, atomAt } from './atoms.js';
 
 /** Where a relocation points, in terms that survive a rebuild. */
@@ -13,15 +13,16 @@ export type ResolvedTarget =
  * emitted against `.text.foo` in one build and against `foo` in the next once
  * `foo` moves to another codegen unit, and both must fingerprint alike.
  */
-export function resolveTarget(index: AtomIndex, object: ObjectFile, section: Section, relocation: Relocation): ResolvedTarget {
+export function resolveTarget(index: AtomIndex, object: ObjectFile, relocation: Relocation): ResolvedTarget {
   const target = relocation.target;
   if ('section' in target) {
+    // Mach-O non-extern relocations: the reader turned the address into an offset in the section.
     const targetSection = object.sections[target.section];
     if (!targetSection) return { type: 'external', name: `<section ${target.section}>`, addend: relocation.addend };
-    const position = machOSectionPosition(section, targetSection, relocation);
+    const position = landingOffset(object, 0, relocation);
     const atom = atomAt(index, targetSection, position);
     if (!atom) return { type: 'external', name: `<${targetSection.name}>`, addend: relocation.addend };
-    return { type: 'atom', atom, addend: BigInt(position - atom.offset) };
+    return { type: 'atom', atom, addend: relocation.addend - BigInt(atom.offset) };
   }
   const symbol = object.symbols[target.symbol];
   if (!symbol) return { type: 'external', name: `<symbol ${target.symbol}>`, addend: relocation.addend };
@@ -31,22 +32,19 @@ export function resolveTarget(index: AtomIndex, object: ObjectFile, section: Sec
   const targetSection = object.sections[symbol.section];
   if (!targetSection) return { type: 'external', name: symbol.name, addend: relocation.addend };
   // A section symbol or an anonymous label: find the atom the reference lands in.
-  // PC-relative fields are biased by their own width (`-4` for the next instruction).
-  const bias = relocation.raw.pcRelative ? BigInt(relocation.width) : 0n;
-  const landing = BigInt(symbol.offset) + relocation.addend + bias;
-  const position = landing < 0n ? 0 : Number(landing);
+  const position = landingOffset(object, symbol.offset, relocation);
   const atom = atomAt(index, targetSection, position) ?? direct;
   if (!atom) return { type: 'external', name: symbol.name || `<${targetSection.name}>`, addend: relocation.addend };
   return { type: 'atom', atom, addend: relocation.addend + BigInt(symbol.offset - atom.offset) };
 }
 
 /**
- * Mach-O non-extern relocations name a section, and the instruction holds the
- * target's address in the object's single address space.
+ * The offset in the target section a relocation refers to. x86_64 PC-relative
+ * fields carry the distance to the next instruction in their addend (`-4`),
+ * which is not part of the target.
  */
-function machOSectionPosition(section: Section, targetSection: Section, relocation: Relocation): number {
-  let address = relocation.addend;
-  if (relocation.raw.pcRelative) address += section.address + BigInt(relocation.offset + relocation.width);
-  const position = address - targetSection.address;
-  return position < 0n ? 0 : Number(position);
+function landingOffset(object: ObjectFile, symbolOffset: number, relocation: Relocation): number {
+  const bias = object.architecture === 'x86_64' && relocation.raw.pcRelative ? BigInt(relocation.width) : 0n;
+  const landing = BigInt(symbolOffset) + relocation.addend + bias;
+  return landing < 0n ? 0 : Number(landing);
 }

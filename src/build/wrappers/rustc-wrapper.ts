@@ -38,11 +38,14 @@ function main(argv: string[]): number {
   const linkerShim = process.env[LINKER_SHIM_ENV];
   if (linksBinary && linkerShim) {
     realLinker = codegenOption(args, 'linker') ?? 'cc';
-    finalArgs = [...withoutCodegenOption(args, 'linker'), '-C', `linker=${linkerShim}`, '-C', 'link-arg=-Wl,--build-id'];
+    // A build id lets the agent prove which binary it runs; cc-style drivers take it through -Wl.
+    const buildIdArgs = /(^|\/)(cc|gcc|clang)(-\d+)?$/.test(realLinker) ? ['-C', 'link-arg=-Wl,--build-id'] : [];
+    finalArgs = [...withoutCodegenOption(args, 'linker'), '-C', `linker=${linkerShim}`, ...buildIdArgs];
     env[REAL_LINKER_ENV] = realLinker;
   }
   const record: RustcRecord = {
     kind: 'rustc',
+    rustc,
     crateName,
     crateTypes,
     args,
@@ -57,12 +60,27 @@ function main(argv: string[]): number {
 }
 
 function run(command: string, args: string[], env: NodeJS.ProcessEnv): number {
-  const result = spawnSync(command, args, { stdio: 'inherit', env });
+  const result = spawnSync(command, args, { stdio: inheritedDescriptors(env), env });
   if (result.error) {
     process.stderr.write(`ipbp rustc wrapper: cannot run ${command}: ${result.error.message}\n`);
     return 1;
   }
   return result.status ?? 1;
+}
+
+/**
+ * Cargo hands rustc its jobserver as inherited file descriptors named in
+ * CARGO_MAKEFLAGS; pass those through, not just stdio.
+ */
+function inheritedDescriptors(env: NodeJS.ProcessEnv): Array<'inherit' | 'ignore' | number> {
+  const stdio: Array<'inherit' | 'ignore' | number> = ['inherit', 'inherit', 'inherit'];
+  const match = /--jobserver-(?:fds|auth)=(\d+),(\d+)/.exec(env.CARGO_MAKEFLAGS ?? '');
+  if (!match) return stdio;
+  for (const fd of [Number(match[1]), Number(match[2])]) {
+    while (stdio.length <= fd) stdio.push('ignore');
+    stdio[fd] = fd;
+  }
+  return stdio;
 }
 
 function pickDefined(env: NodeJS.ProcessEnv): Record<string, string> {

@@ -14,6 +14,8 @@ export interface ElfImage {
   readonly symbols: ReadonlyMap<string, ImageSymbol>;
   /** Names defined more than once (local symbols of different objects). */
   readonly ambiguous: ReadonlySet<string>;
+  /** Names the image takes from shared libraries (`_Unwind_Resume`, libc). */
+  readonly imports: ReadonlySet<string>;
   readonly buildId: string;
   readonly loadSegments: ReadonlyArray<{ readonly address: bigint; readonly size: bigint }>;
   readonly tls: { readonly address: bigint; readonly size: bigint; readonly alignment: bigint } | undefined;
@@ -40,7 +42,9 @@ export function readElfImage(path: string, bytes: Uint8Array): ElfImage {
   if (!symtab) reader.fail('ELF symbol table', 0, 'the image has no .symtab (was it stripped?); ipbp needs symbols to bind patches');
   const symbols = new Map<string, ImageSymbol>();
   const ambiguous = new Set<string>();
+  const imports = new Set<string>();
   for (const symbol of readElfSymbols(reader, symtab, headers, sections)) {
+    if (symbol.undefined && symbol.name !== '') imports.add(symbol.name.replace(/@.*$/, ''));
     if (symbol.section === undefined || symbol.name === '' || symbol.kind === 'section' || symbol.kind === 'file') continue;
     if (symbols.has(symbol.name)) {
       ambiguous.add(symbol.name);
@@ -63,7 +67,7 @@ export function readElfImage(path: string, bytes: Uint8Array): ElfImage {
     if (type === PT_TLS) tls = { address, size, alignment: reader.u64('ELF program header alignment', at + 48) };
   }
   const buildId = readBuildId(reader, headers.filter((h) => h.type === SHT_NOTE));
-  return { path, symbols, ambiguous, buildId, loadSegments, tls };
+  return { path, symbols, ambiguous, imports, buildId, loadSegments, tls };
 }
 
 function readBuildId(reader: ByteReader, notes: ReadonlyArray<{ offset: number; size: number }>): string {

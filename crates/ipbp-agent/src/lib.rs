@@ -1,0 +1,26 @@
+//! The ipbp agent: injected into an unmodified program with `LD_PRELOAD`,
+//! it connects back to the ipbp CLI over a Unix socket, loads the patches
+//! the CLI builds, and redirects the changed functions to them.
+//!
+//! Nothing the agent does may crash or abort the app: failures become error
+//! replies or `ipbp-agent:` lines on stderr, and panics are caught at every
+//! boundary (the constructor, the thread, each request).
+//!
+//! Linux x86_64 only for now.
+
+#[cfg(not(all(target_os = "linux", target_arch = "x86_64")))]
+compile_error!("the ipbp agent supports Linux x86_64 only for now");
+
+mod code_writer;
+mod env_scrub;
+mod frame_io;
+mod image;
+mod jump;
+mod log;
+mod patch_loader;
+pub mod protocol;
+mod redirect;
+mod session;
+mod startup;
+mod stop_world;
+mod thread_list;

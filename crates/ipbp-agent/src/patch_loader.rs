@@ -1,0 +1,203 @@
+//! Handling `load-patch`: check the build, load the library where it was
+//! linked, redirect the changed functions into it.
+
+use crate::protocol::{Message, Redirect};
+use crate::redirect::apply_redirects;
+use std::ffi::{c_void, CStr, CString};
+use std::time::Instant;
+
+/// A patch that was loaded into the process. Patches are never unloaded:
+/// code may still be running in them, and stored function pointers or
+/// vtables may point into them. The list is a record for whoever inspects
+/// the process in a debugger; nothing in the agent reads its fields.
+#[allow(dead_code)]
+pub struct LoadedPatch {
+    pub patch_id: u32,
+    pub path: String,
+    /// Kept only so the library's reference is visibly owned for the life
+    /// of the process; never passed to dlclose.
+    pub handle: *mut c_void,
+}
+
+pub struct PatchRequest<'a> {
+    pub patch_id: u32,
+    pub build_id: &'a [u8],
+    pub path: &'a str,
+    pub base: u64,
+    pub redirects: &'a [Redirect],
+}
+
+/// Loads one patch and answers with the `patch-result` to send back.
+pub fn load_patch(
+    own_build_id: &[u8],
+    request: &PatchRequest<'_>,
+    loaded: &mut Vec<LoadedPatch>,
+) -> Message {
+    let mut load_us = 0;
+    let mut redirect_us = 0;
+    let outcome = (|| {
+        check_build_id(own_build_id, request.build_id)?;
+        let started = Instant::now();
+        let handle = open_library(request.path)?;
+        // Loading the same file again (a CLI resending a patch after a
+        // reconnect) returns the same handle: record it once.
+        if !loaded.iter().any(|patch| patch.handle == handle) {
+            loaded.push(LoadedPatch {
+                patch_id: request.patch_id,
+                path: request.path.to_owned(),
+                handle,
+            });
+        }
+        check_mapped_where_linked(handle, request.base)?;
+        load_us = started.elapsed().as_micros() as u64;
+
+        let started = Instant::now();
+        apply_redirects(request.redirects)?;
+        redirect_us = started.elapsed().as_micros() as u64;
+        Ok::<(), String>(())
+    })();
+    Message::PatchResult {
+        patch_id: request.patch_id,
+        ok: outcome.is_ok(),
+        message: outcome.err().unwrap_or_default(),
+        load_us,
+        redirect_us,
+    }
+}
+
+fn check_build_id(own: &[u8], wanted: &[u8]) -> Result<(), String> {
+    if own == wanted {
+        return Ok(());
+    }
+    let own_text = if own.is_empty() {
+        "unknown (the executable has no GNU build-id note)".to_owned()
+    } else {
+        hex(own)
+    };
+    Err(format!(
+        "patch is for build {}, this process is build {own_text}",
+        hex(wanted)
+    ))
+}
+
+fn open_library(path: &str) -> Result<*mut c_void, String> {
+    let c_path =
+        CString::new(path).map_err(|_| format!("patch path {path:?} contains a NUL byte"))?;
+    // SAFETY: dlerror/dlopen with a valid NUL-terminated path. dlopen runs
+    // the patch's initialisers; the patch is our own linker output.
+    let handle = unsafe {
+        libc::dlerror(); // clear any stale error
+        libc::dlopen(c_path.as_ptr(), libc::RTLD_NOW | libc::RTLD_LOCAL)
+    };
+    if handle.is_null() {
+        return Err(
+            last_dl_error().unwrap_or_else(|| format!("dlopen({path}) failed without a reason"))
+        );
+    }
+    Ok(handle)
+}
+
+/// The patch reaches the program through 32-bit displacements computed at
+/// link time for its linked base, so it is only correct at exactly that
+/// address: a load bias other than 0 means dlopen put it elsewhere.
+fn check_mapped_where_linked(handle: *mut c_void, base: u64) -> Result<(), String> {
+    let mut map: *mut LinkMap = std::ptr::null_mut();
+    // SAFETY: RTLD_DI_LINKMAP stores a `struct link_map *` into `map`;
+    // `handle` is a live handle from dlopen.
+    let status = unsafe {
+        libc::dlinfo(
+            handle,
+            libc::RTLD_DI_LINKMAP,
+            (&mut map as *mut *mut LinkMap).cast(),
+        )
+    };
+    // SAFETY: on success `map` points to the loader's link_map for the
+    // patch, which lives as long as the patch (never unloaded).
+    let bias = match unsafe { map.as_ref() } {
+        Some(map) if status == 0 => map.l_addr,
+        _ => {
+            return Err(
+                last_dl_error().unwrap_or_else(|| "dlinfo(RTLD_DI_LINKMAP) failed".to_owned())
+            )
+        }
+    };
+    if bias != 0 {
+        return Err(format!(
+            "patch was mapped at a different address (bias 0x{bias:x}): it was linked at 0x{base:x}, which is probably in use in this process"
+        ));
+    }
+    Ok(())
+}
+
+/// The head of glibc's `struct link_map` (from <link.h>); only `l_addr`,
+/// the load bias, is read.
+#[repr(C)]
+struct LinkMap {
+    l_addr: u64,
+    l_name: *const libc::c_char,
+    l_ld: *const c_void,
+    l_next: *const LinkMap,
+    l_prev: *const LinkMap,
+}
+
+fn last_dl_error() -> Option<String> {
+    // SAFETY: dlerror returns NULL or a NUL-terminated string valid until
+    // the next dl* call on this thread; it is copied at once.
+    unsafe {
+        let message = libc::dlerror();
+        (!message.is_null()).then(|| CStr::from_ptr(message).to_string_lossy().into_owned())
+    }
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request<'a>(build_id: &'a [u8], path: &'a str) -> PatchRequest<'a> {
+        PatchRequest {
+            patch_id: 9,
+            build_id,
+            path,
+            base: 0x1000,
+            redirects: &[],
+        }
+    }
+
+    fn message_of(result: Message) -> String {
+        match result {
+            Message::PatchResult { ok, message, .. } => {
+                assert!(!ok);
+                message
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_patch_for_another_build_is_refused_before_loading() {
+        let mut loaded = Vec::new();
+        let message = message_of(load_patch(
+            &[0xaa],
+            &request(&[0xbb], "/nonexistent.so"),
+            &mut loaded,
+        ));
+        assert_eq!(message, "patch is for build bb, this process is build aa");
+        assert!(loaded.is_empty());
+    }
+
+    #[test]
+    fn a_missing_file_reports_the_loader_error() {
+        let mut loaded = Vec::new();
+        let message = message_of(load_patch(
+            &[1],
+            &request(&[1], "/nonexistent/patch.so"),
+            &mut loaded,
+        ));
+        assert!(message.contains("/nonexistent/patch.so"), "{message}");
+        assert!(message.contains("No such file"), "{message}");
+    }
+}

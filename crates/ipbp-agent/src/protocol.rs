@@ -1,0 +1,321 @@
+//! The messages exchanged with the ipbp CLI, byte for byte the same as
+//! `src/channel/protocol.ts`.
+//!
+//! A frame is a `u32` little-endian payload length followed by the payload.
+//! A payload is a one-byte tag followed by the fields in order; integers are
+//! little-endian, `string` and `bytes` are a `u32` length and the bytes.
+//! Decoding is strict: a missing or a trailing byte is an error, so a
+//! disagreement between the two sides shows up at once instead of as a
+//! silently misread field.
+
+use std::fmt;
+
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// The largest payload either side accepts. A frame announcing more is
+/// refused before anything is allocated for it.
+pub const MAX_PAYLOAD_BYTES: usize = 16 * 1024 * 1024;
+
+const TAG_HELLO: u8 = 1;
+const TAG_LOAD_PATCH: u8 = 2;
+const TAG_PATCH_RESULT: u8 = 3;
+const TAG_LOG: u8 = 4;
+
+/// One function entry to overwrite with a jump: `from` is where the running
+/// code lives, `to` where its replacement lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Redirect {
+    pub from: u64,
+    pub to: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Message {
+    /// agent -> CLI, sent once right after connecting.
+    Hello {
+        protocol_version: u32,
+        pid: u32,
+        build_id: Vec<u8>,
+        exe_path: String,
+        load_bias: u64,
+        image_start: u64,
+        image_end: u64,
+    },
+    /// CLI -> agent.
+    LoadPatch {
+        patch_id: u32,
+        build_id: Vec<u8>,
+        path: String,
+        base: u64,
+        redirects: Vec<Redirect>,
+    },
+    /// agent -> CLI, one per `LoadPatch`, in order.
+    PatchResult {
+        patch_id: u32,
+        ok: bool,
+        message: String,
+        load_us: u64,
+        redirect_us: u64,
+    },
+    /// agent -> CLI, a warning the CLI should show.
+    Log { message: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecodeError(pub String);
+
+impl fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for DecodeError {}
+
+impl Message {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Message::Hello { .. } => "hello",
+            Message::LoadPatch { .. } => "load-patch",
+            Message::PatchResult { .. } => "patch-result",
+            Message::Log { .. } => "log",
+        }
+    }
+
+    /// The payload (without the length prefix; see [`frame`]).
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Writer(Vec::with_capacity(64));
+        match self {
+            Message::Hello {
+                protocol_version,
+                pid,
+                build_id,
+                exe_path,
+                load_bias,
+                image_start,
+                image_end,
+            } => {
+                out.u8(TAG_HELLO);
+                out.u32(*protocol_version);
+                out.u32(*pid);
+                out.bytes(build_id);
+                out.bytes(exe_path.as_bytes());
+                out.u64(*load_bias);
+                out.u64(*image_start);
+                out.u64(*image_end);
+            }
+            Message::LoadPatch {
+                patch_id,
+                build_id,
+                path,
+                base,
+                redirects,
+            } => {
+                out.u8(TAG_LOAD_PATCH);
+                out.u32(*patch_id);
+                out.bytes(build_id);
+                out.bytes(path.as_bytes());
+                out.u64(*base);
+                out.u32(clamp_len(redirects.len()));
+                for redirect in redirects.iter().take(clamp_len(redirects.len()) as usize) {
+                    out.u64(redirect.from);
+                    out.u64(redirect.to);
+                }
+            }
+            Message::PatchResult {
+                patch_id,
+                ok,
+                message,
+                load_us,
+                redirect_us,
+            } => {
+                out.u8(TAG_PATCH_RESULT);
+                out.u32(*patch_id);
+                out.u8(u8::from(*ok));
+                out.bytes(message.as_bytes());
+                out.u64(*load_us);
+                out.u64(*redirect_us);
+            }
+            Message::Log { message } => {
+                out.u8(TAG_LOG);
+                out.bytes(message.as_bytes());
+            }
+        }
+        out.0
+    }
+
+    pub fn decode(payload: &[u8]) -> Result<Message, DecodeError> {
+        let mut input = Reader {
+            bytes: payload,
+            offset: 0,
+        };
+        let tag = input.u8("tag")?;
+        let message = match tag {
+            TAG_HELLO => Message::Hello {
+                protocol_version: input.u32("hello.protocol_version")?,
+                pid: input.u32("hello.pid")?,
+                build_id: input.bytes("hello.build_id")?.to_vec(),
+                exe_path: input.string("hello.exe_path")?,
+                load_bias: input.u64("hello.load_bias")?,
+                image_start: input.u64("hello.image_start")?,
+                image_end: input.u64("hello.image_end")?,
+            },
+            TAG_LOAD_PATCH => {
+                let patch_id = input.u32("load-patch.patch_id")?;
+                let build_id = input.bytes("load-patch.build_id")?.to_vec();
+                let path = input.string("load-patch.path")?;
+                let base = input.u64("load-patch.base")?;
+                let count = input.u32("load-patch.redirect_count")? as usize;
+                // Check the count against what is left before allocating, so
+                // a garbled count cannot ask for gigabytes.
+                let needed = count.saturating_mul(16);
+                if needed > input.remaining() {
+                    return Err(input.error(
+                        "load-patch.redirects",
+                        &format!("{count} redirects need {needed} bytes"),
+                    ));
+                }
+                let mut redirects = Vec::with_capacity(count);
+                for _ in 0..count {
+                    redirects.push(Redirect {
+                        from: input.u64("load-patch.redirect.from")?,
+                        to: input.u64("load-patch.redirect.to")?,
+                    });
+                }
+                Message::LoadPatch {
+                    patch_id,
+                    build_id,
+                    path,
+                    base,
+                    redirects,
+                }
+            }
+            TAG_PATCH_RESULT => Message::PatchResult {
+                patch_id: input.u32("patch-result.patch_id")?,
+                ok: input.bool("patch-result.ok")?,
+                message: input.string("patch-result.message")?,
+                load_us: input.u64("patch-result.load_us")?,
+                redirect_us: input.u64("patch-result.redirect_us")?,
+            },
+            TAG_LOG => Message::Log {
+                message: input.string("log.message")?,
+            },
+            other => {
+                return Err(DecodeError(format!("unknown message tag {other}")));
+            }
+        };
+        if input.remaining() != 0 {
+            return Err(DecodeError(format!(
+                "{} trailing bytes after a {} message",
+                input.remaining(),
+                message.kind()
+            )));
+        }
+        Ok(message)
+    }
+}
+
+/// A whole frame: the length prefix and the payload.
+pub fn frame(payload: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(4 + payload.len());
+    out.extend_from_slice(&clamp_len(payload.len()).to_le_bytes());
+    out.extend_from_slice(payload);
+    out
+}
+
+/// Lengths on the wire are `u32`. Nothing the agent sends comes near that
+/// (the frame writer refuses payloads over 16 MiB anyway); clamping keeps the
+/// encoder total instead of panicking inside the app.
+fn clamp_len(len: usize) -> u32 {
+    u32::try_from(len).unwrap_or(u32::MAX)
+}
+
+struct Writer(Vec<u8>);
+
+impl Writer {
+    fn u8(&mut self, value: u8) {
+        self.0.push(value);
+    }
+    fn u32(&mut self, value: u32) {
+        self.0.extend_from_slice(&value.to_le_bytes());
+    }
+    fn u64(&mut self, value: u64) {
+        self.0.extend_from_slice(&value.to_le_bytes());
+    }
+    fn bytes(&mut self, value: &[u8]) {
+        let len = clamp_len(value.len());
+        self.u32(len);
+        self.0.extend_from_slice(&value[..len as usize]);
+    }
+}
+
+struct Reader<'a> {
+    bytes: &'a [u8],
+    offset: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn remaining(&self) -> usize {
+        self.bytes.len() - self.offset
+    }
+
+    fn error(&self, field: &str, detail: &str) -> DecodeError {
+        DecodeError(format!("{field} at offset {}: {detail}", self.offset))
+    }
+
+    fn take(&mut self, field: &str, len: usize) -> Result<&'a [u8], DecodeError> {
+        if len > self.remaining() {
+            return Err(self.error(
+                field,
+                &format!(
+                    "needs {len} bytes but only {} are left (truncated message)",
+                    self.remaining()
+                ),
+            ));
+        }
+        let slice = &self.bytes[self.offset..self.offset + len];
+        self.offset += len;
+        Ok(slice)
+    }
+
+    fn array<const N: usize>(&mut self, field: &str) -> Result<[u8; N], DecodeError> {
+        let mut out = [0u8; N];
+        out.copy_from_slice(self.take(field, N)?);
+        Ok(out)
+    }
+
+    fn u8(&mut self, field: &str) -> Result<u8, DecodeError> {
+        Ok(self.array::<1>(field)?[0])
+    }
+
+    fn bool(&mut self, field: &str) -> Result<bool, DecodeError> {
+        match self.u8(field)? {
+            0 => Ok(false),
+            1 => Ok(true),
+            other => Err(self.error(field, &format!("expected 0 or 1, got {other}"))),
+        }
+    }
+
+    fn u32(&mut self, field: &str) -> Result<u32, DecodeError> {
+        Ok(u32::from_le_bytes(self.array(field)?))
+    }
+
+    fn u64(&mut self, field: &str) -> Result<u64, DecodeError> {
+        Ok(u64::from_le_bytes(self.array(field)?))
+    }
+
+    fn bytes(&mut self, field: &str) -> Result<&'a [u8], DecodeError> {
+        let len = self.u32(field)? as usize;
+        self.take(field, len)
+    }
+
+    fn string(&mut self, field: &str) -> Result<String, DecodeError> {
+        let start = self.offset;
+        let raw = self.bytes(field)?;
+        String::from_utf8(raw.to_vec())
+            .map_err(|_| DecodeError(format!("{field} at offset {start}: not valid UTF-8")))
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,128 @@
+//! The agent thread: connect to the CLI, say hello, serve requests in
+//! order; on any trouble drop the connection and connect again.
+
+use crate::frame_io::{read_frame, write_frame, FrameError};
+use crate::image::{describe_main_image, MainImage};
+use crate::log::agent_log;
+use crate::patch_loader::{load_patch, LoadedPatch, PatchRequest};
+use crate::protocol::{Message, PROTOCOL_VERSION};
+use std::any::Any;
+use std::os::unix::net::UnixStream;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::Path;
+use std::time::Duration;
+
+/// Cheap enough to run forever while no CLI listens: one failed connect(2)
+/// every 100 ms.
+const RECONNECT_PAUSE: Duration = Duration::from_millis(100);
+
+pub fn serve_forever(socket_path: &Path) -> ! {
+    let image = describe_main_image();
+    if image.build_id.is_empty() {
+        agent_log!("the executable has no GNU build id, so every patch will be refused (link it with -Wl,--build-id)");
+    }
+    // Outlives connections: a new CLI must not make us forget what is loaded.
+    let mut loaded: Vec<LoadedPatch> = Vec::new();
+    loop {
+        if let Ok(stream) = UnixStream::connect(socket_path) {
+            let served = catch_unwind(AssertUnwindSafe(|| {
+                serve_connection(&stream, &image, &mut loaded)
+            }));
+            match served {
+                Ok(Ok(())) => {}
+                Ok(Err(reason)) => {
+                    agent_log!(
+                        "dropping the connection to {}: {reason}",
+                        socket_path.display()
+                    );
+                    // Best effort: the CLI may still be reading.
+                    let _ = write_frame(
+                        &stream,
+                        &Message::Log {
+                            message: format!("agent dropped the connection: {reason}"),
+                        }
+                        .encode(),
+                    );
+                }
+                Err(panic) => agent_log!("internal error, reconnecting: {}", panic_text(&*panic)),
+            }
+        }
+        std::thread::sleep(RECONNECT_PAUSE);
+    }
+}
+
+/// Returns `Ok` when the CLI hung up, `Err` with the reason for dropping it.
+fn serve_connection(
+    stream: &UnixStream,
+    image: &MainImage,
+    loaded: &mut Vec<LoadedPatch>,
+) -> Result<(), String> {
+    let hello = Message::Hello {
+        protocol_version: PROTOCOL_VERSION,
+        pid: std::process::id(),
+        build_id: image.build_id.clone(),
+        exe_path: image.exe_path.clone(),
+        load_bias: image.load_bias,
+        image_start: image.image_start,
+        image_end: image.image_end,
+    };
+    send(stream, &hello)?;
+    let mut reader = stream;
+    loop {
+        let payload = match read_frame(&mut reader) {
+            Ok(payload) => payload,
+            Err(FrameError::Closed) => return Ok(()),
+            Err(error) => return Err(error.to_string()),
+        };
+        let request = Message::decode(&payload).map_err(|e| format!("malformed message: {e}"))?;
+        let reply = match request {
+            Message::LoadPatch {
+                patch_id,
+                build_id,
+                path,
+                base,
+                redirects,
+            } => {
+                let request = PatchRequest {
+                    patch_id,
+                    build_id: &build_id,
+                    path: &path,
+                    base,
+                    redirects: &redirects,
+                };
+                // A panic while loading one patch becomes that patch's
+                // error, not a dropped connection.
+                catch_unwind(AssertUnwindSafe(|| {
+                    load_patch(&image.build_id, &request, loaded)
+                }))
+                .unwrap_or_else(|panic| Message::PatchResult {
+                    patch_id,
+                    ok: false,
+                    message: format!("internal error in the agent: {}", panic_text(&*panic)),
+                    load_us: 0,
+                    redirect_us: 0,
+                })
+            }
+            other @ (Message::Hello { .. } | Message::PatchResult { .. } | Message::Log { .. }) => {
+                return Err(format!(
+                    "the CLI sent a {} message, which only agents send",
+                    other.kind()
+                ));
+            }
+        };
+        send(stream, &reply)?;
+    }
+}
+
+fn send(stream: &UnixStream, message: &Message) -> Result<(), String> {
+    write_frame(stream, &message.encode())
+        .map_err(|e| format!("cannot send {}: {e}", message.kind()))
+}
+
+fn panic_text(panic: &(dyn Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic".to_owned())
+}

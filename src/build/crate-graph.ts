@@ -1,0 +1,96 @@
+import { basename, join } from 'node:path';
+import { argValue, codegenOption, type RustcRecord } from './capture-record.js';
+
+/** One workspace crate as the session rebuilds it. */
+export interface CrateUnit {
+  readonly record: RustcRecord;
+  /** Unique within the program: a package may have a lib and a bin of the same name. */
+  readonly key: string;
+  readonly name: string;
+  readonly isBinary: boolean;
+  readonly outDir: string;
+  readonly extraFilename: string;
+  readonly depInfoPath: string;
+  /** Keys of the workspace crates this one links against. */
+  readonly dependencies: string[];
+}
+
+/**
+ * The workspace crates that make up the running binary, in build order
+ * (dependencies first). Build scripts are compiled through the wrapper too
+ * but are not part of the program.
+ */
+export function crateGraph(records: readonly RustcRecord[], binaryCrateName: string): CrateUnit[] {
+  const latest = new Map<string, RustcRecord>();
+  for (const record of records) {
+    if (record.crateName.startsWith('build_script_')) continue;
+    const isBinary = record.crateTypes.includes('bin');
+    if (isBinary && record.crateName !== binaryCrateName) continue;
+    latest.set(`${record.crateName}:${isBinary}`, record);
+  }
+  const units = [...latest.values()].map((record): CrateUnit => {
+    const outDir = argValue(record.args, '--out-dir') ?? record.cwd;
+    const extraFilename = codegenOption(record.args, 'extra-filename') ?? '';
+    const isBinary = record.crateTypes.includes('bin');
+    return {
+      record,
+      key: `${record.crateName}:${isBinary ? 'bin' : 'lib'}`,
+      name: record.crateName,
+      isBinary,
+      outDir,
+      extraFilename,
+      depInfoPath: join(outDir, `${record.crateName}${extraFilename}.d`),
+      dependencies: [],
+    };
+  });
+  const outputs = new Map<string, CrateUnit>();
+  for (const unit of units) {
+    if (unit.isBinary) continue;
+    outputs.set(`lib${unit.name}${unit.extraFilename}`, unit);
+  }
+  for (const unit of units) {
+    for (const path of externPaths(unit.record.args)) {
+      const stem = basename(path).replace(/\.(rlib|rmeta|so)$/, '');
+      const dependency = outputs.get(stem);
+      if (dependency && dependency !== unit) unit.dependencies.push(dependency.key);
+    }
+  }
+  return buildOrder(units);
+}
+
+/** Paths given as `--extern name=path`. */
+export function externPaths(args: readonly string[]): string[] {
+  const paths: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const value = args[i] === '--extern' ? args[i + 1] : args[i]!.startsWith('--extern=') ? args[i]!.slice(9) : undefined;
+    const path = value?.split('=').slice(1).join('=');
+    if (path) paths.push(path);
+  }
+  return paths;
+}
+
+function buildOrder(units: CrateUnit[]): CrateUnit[] {
+  const byKey = new Map(units.map((u) => [u.key, u]));
+  const ordered: CrateUnit[] = [];
+  const seen = new Set<CrateUnit>();
+  const visit = (unit: CrateUnit): void => {
+    if (seen.has(unit)) return;
+    seen.add(unit);
+    for (const key of unit.dependencies) {
+      const dependency = byKey.get(key);
+      if (dependency) visit(dependency);
+    }
+    ordered.push(unit);
+  };
+  for (const unit of units) visit(unit);
+  return ordered;
+}
+
+/** The crates to rebuild when the crates keyed in `changed` changed: them and every crate depending on them, in order. */
+export function affectedCrates(order: readonly CrateUnit[], changed: ReadonlySet<string>): CrateUnit[] {
+  const affected = new Set(changed);
+  for (const unit of order) {
+    if (unit.dependencies.some((key) => affected.has(key))) affected.add(unit.key);
+  }
+  return order.filter((unit) => affected.has(unit.key));
+}

@@ -1,0 +1,216 @@
+/**
+ * One agent (one app process) connected to the CLI: what it said in its
+ * `hello`, and a way to send it patches.
+ */
+import { EventEmitter } from 'node:events';
+import type { Socket } from 'node:net';
+import { encodeFrame, FrameSplitter } from './frames.js';
+import { decodeMessage, encodeMessage, PROTOCOL_VERSION, type HelloMessage, type Message, type Redirect } from './protocol.js';
+
+export interface LoadPatchRequest {
+  readonly patchId: number;
+  /** The build the patch was made for; the agent refuses a mismatch. */
+  readonly buildId: Uint8Array;
+  /** Absolute path of the patch library, readable by the app. */
+  readonly path: string;
+  /** The address the patch was linked at. */
+  readonly base: bigint;
+  readonly redirects: readonly Redirect[];
+}
+
+export interface PatchResult {
+  readonly patchId: number;
+  readonly ok: boolean;
+  /** Why the agent refused or failed; empty on success. */
+  readonly message: string;
+  readonly loadUs: bigint;
+  readonly redirectUs: bigint;
+}
+
+/** Rejects every request still waiting when the connection goes away. */
+export class AgentDisconnectedError extends Error {
+  override readonly name = 'AgentDisconnectedError';
+}
+
+export type AgentConnectionEvents = {
+  /** A warning from the agent, to show the developer. */
+  log: [message: string];
+  /** The connection is gone, with the reason (also on a normal exit). */
+  disconnected: [reason: string];
+};
+
+interface PendingRequest {
+  readonly patchId: number;
+  readonly resolve: (result: PatchResult) => void;
+  readonly reject: (error: Error) => void;
+}
+
+export class AgentConnection extends EventEmitter<AgentConnectionEvents> {
+  readonly protocolVersion: number;
+  readonly pid: number;
+  readonly buildId: Uint8Array;
+  readonly exePath: string;
+  readonly loadBias: bigint;
+  readonly imageStart: bigint;
+  readonly imageEnd: bigint;
+
+  private readonly pending: PendingRequest[] = [];
+  private closeReason: string | undefined;
+
+  /** Use `acceptAgent`: a connection exists only once its hello arrived. */
+  private constructor(
+    private readonly socket: Socket,
+    hello: HelloMessage,
+  ) {
+    super();
+    this.protocolVersion = hello.protocolVersion;
+    this.pid = hello.pid;
+    this.buildId = hello.buildId;
+    this.exePath = hello.exePath;
+    this.loadBias = hello.loadBias;
+    this.imageStart = hello.imageStart;
+    this.imageEnd = hello.imageEnd;
+  }
+
+  get buildIdHex(): string {
+    return Buffer.from(this.buildId).toString('hex');
+  }
+
+  get isClosed(): boolean {
+    return this.closeReason !== undefined;
+  }
+
+  /** Why the connection closed, once it has. */
+  get closedBecause(): string | undefined {
+    return this.closeReason;
+  }
+
+  /**
+   * Sends `load-patch`; resolves with the agent's `patch-result` (also when
+   * the agent refused the patch: look at `ok`). Rejects with
+   * `AgentDisconnectedError` if the connection closes first.
+   */
+  loadPatch(request: LoadPatchRequest): Promise<PatchResult> {
+    if (this.closeReason !== undefined) {
+      return Promise.reject(new AgentDisconnectedError(`agent ${this.pid} is disconnected: ${this.closeReason}`));
+    }
+    let frame: Buffer;
+    try {
+      frame = encodeFrame(encodeMessage({ type: 'load-patch', ...request }));
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
+    return new Promise<PatchResult>((resolve, reject) => {
+      this.pending.push({ patchId: request.patchId, resolve, reject });
+      this.socket.write(frame);
+    });
+  }
+
+  /** Drops the connection; pending requests are rejected with `reason`. */
+  close(reason = 'closed by the CLI'): void {
+    this.finish(reason);
+  }
+
+  private receive(message: Message): void {
+    switch (message.type) {
+      case 'patch-result': {
+        const request = this.pending.shift();
+        if (request === undefined || request.patchId !== message.patchId) {
+          const expected = request === undefined ? 'no answer' : `patch ${request.patchId}`;
+          if (request !== undefined) this.pending.unshift(request);
+          this.finish(`protocol error: the agent answered patch ${message.patchId} but ${expected} was expected`);
+          return;
+        }
+        const { patchId, ok, message: text, loadUs, redirectUs } = message;
+        request.resolve({ patchId, ok, message: text, loadUs, redirectUs });
+        return;
+      }
+      case 'log':
+        this.emit('log', message.message);
+        return;
+      case 'hello':
+      case 'load-patch':
+        this.finish(`protocol error: the agent sent an unexpected ${message.type} message`);
+        return;
+      default: {
+        const unknown: never = message;
+        this.finish(`protocol error: unknown message ${JSON.stringify(unknown)}`);
+      }
+    }
+  }
+
+  private finish(reason: string): void {
+    if (this.closeReason !== undefined) return;
+    this.closeReason = reason;
+    this.socket.destroy();
+    for (const request of this.pending.splice(0)) {
+      request.reject(new AgentDisconnectedError(`agent ${this.pid} disconnected before answering patch ${request.patchId}: ${reason}`));
+    }
+    this.emit('disconnected', reason);
+  }
+
+  /**
+   * Reads frames from a freshly accepted socket until the agent's `hello`,
+   * then calls `onConnected` — synchronously, so that listeners are in place
+   * before any message that arrived in the same chunk is handled. Anything
+   * else first, a protocol version mismatch, or no hello within
+   * `helloTimeoutMs` calls `onRefused` with the reason and destroys the
+   * socket.
+   */
+  static accept(
+    socket: Socket,
+    helloTimeoutMs: number,
+    onConnected: (connection: AgentConnection) => void,
+    onRefused: (reason: string) => void,
+  ): void {
+    const splitter = new FrameSplitter();
+    let connection: AgentConnection | undefined;
+    let refused = false;
+
+    const refuse = (reason: string): void => {
+      if (refused) return;
+      refused = true;
+      clearTimeout(timer);
+      socket.destroy();
+      onRefused(reason);
+    };
+    const timer = setTimeout(() => refuse(`no hello within ${helloTimeoutMs} ms`), helloTimeoutMs);
+
+    const handlePayload = (payload: Uint8Array): void => {
+      const message = decodeMessage(payload);
+      if (connection !== undefined) {
+        connection.receive(message);
+        return;
+      }
+      if (message.type !== 'hello') throw new Error(`protocol error: expected hello, got ${message.type}`);
+      if (message.protocolVersion !== PROTOCOL_VERSION) {
+        throw new Error(`the agent speaks protocol ${message.protocolVersion}, this CLI speaks ${PROTOCOL_VERSION} (rebuild the agent)`);
+      }
+      clearTimeout(timer);
+      connection = new AgentConnection(socket, message);
+      onConnected(connection);
+    };
+
+    socket.on('data', (chunk: Buffer) => {
+      try {
+        for (const payload of splitter.push(chunk)) {
+          if (refused || connection?.isClosed) return;
+          handlePayload(payload);
+        }
+      } catch (error) {
+        const reason = error instanceof Error ? error.message : String(error);
+        if (connection === undefined) refuse(reason);
+        else connection.finish(`dropped: ${reason}`);
+      }
+    });
+    socket.on('error', (error) => {
+      const reason = `connection error: ${error.message}`;
+      if (connection === undefined) refuse(reason);
+      else connection.finish(reason);
+    });
+    socket.on('close', () => {
+      if (connection === undefined) refuse('closed before hello');
+      else connection.finish('the agent closed the connection');
+    });
+  }
+}

@@ -1,0 +1,171 @@
+/**
+ * The messages between the ipbp CLI and the agent inside the app, byte for
+ * byte the same as `crates/ipbp-agent/src/protocol.rs`.
+ *
+ * A payload is a one-byte tag followed by the fields in order; integers are
+ * little-endian, `string` and `bytes` are a u32 length and the bytes. u32
+ * fields are numbers, u64 fields are bigints (addresses need all 64 bits).
+ * Decoding is strict: a missing or trailing byte is an error. Framing (the
+ * u32 length before each payload) lives in `frames.ts`.
+ */
+import { ProtocolError } from './protocol-error.js';
+import { WireReader } from './wire-reader.js';
+import { WireWriter } from './wire-writer.js';
+
+export { ProtocolError } from './protocol-error.js';
+
+export const PROTOCOL_VERSION = 1;
+
+const TAG = { hello: 1, 'load-patch': 2, 'patch-result': 3, log: 4 } as const;
+
+/** agent -> CLI, once, right after the agent connects. */
+export interface HelloMessage {
+  readonly type: 'hello';
+  readonly protocolVersion: number;
+  readonly pid: number;
+  /** The GNU build-id note of the app's executable (empty if it has none). */
+  readonly buildId: Uint8Array;
+  readonly exePath: string;
+  /** Added to every link-time address of the executable (ASLR). */
+  readonly loadBias: bigint;
+  /** Lowest and highest mapped address of the executable. */
+  readonly imageStart: bigint;
+  readonly imageEnd: bigint;
+}
+
+/** One function entry the agent overwrites with `jmp to`. */
+export interface Redirect {
+  readonly from: bigint;
+  readonly to: bigint;
+}
+
+/** CLI -> agent. */
+export interface LoadPatchMessage {
+  readonly type: 'load-patch';
+  readonly patchId: number;
+  /** The build the patch was made for; the agent refuses any other. */
+  readonly buildId: Uint8Array;
+  readonly path: string;
+  /** The address the patch was linked at. */
+  readonly base: bigint;
+  readonly redirects: readonly Redirect[];
+}
+
+/** agent -> CLI, answering each `load-patch` in order. */
+export interface PatchResultMessage {
+  readonly type: 'patch-result';
+  readonly patchId: number;
+  readonly ok: boolean;
+  /** Why the patch failed; empty on success. */
+  readonly message: string;
+  /** Microseconds spent in dlopen and in redirecting (stopping threads included). */
+  readonly loadUs: bigint;
+  readonly redirectUs: bigint;
+}
+
+/** agent -> CLI, a warning to show the developer. */
+export interface LogMessage {
+  readonly type: 'log';
+  readonly message: string;
+}
+
+export type Message = HelloMessage | LoadPatchMessage | PatchResultMessage | LogMessage;
+export type MessageType = Message['type'];
+
+/** The payload of `message` (without the frame's length prefix). */
+export function encodeMessage(message: Message): Buffer {
+  const out = new WireWriter();
+  out.u8('tag', TAG[message.type]);
+  switch (message.type) {
+    case 'hello':
+      out.u32('hello.protocol_version', message.protocolVersion);
+      out.u32('hello.pid', message.pid);
+      out.bytes('hello.build_id', message.buildId);
+      out.string('hello.exe_path', message.exePath);
+      out.u64('hello.load_bias', message.loadBias);
+      out.u64('hello.image_start', message.imageStart);
+      out.u64('hello.image_end', message.imageEnd);
+      break;
+    case 'load-patch':
+      out.u32('load-patch.patch_id', message.patchId);
+      out.bytes('load-patch.build_id', message.buildId);
+      out.string('load-patch.path', message.path);
+      out.u64('load-patch.base', message.base);
+      out.u32('load-patch.redirect_count', message.redirects.length);
+      for (const redirect of message.redirects) {
+        out.u64('load-patch.redirect.from', redirect.from);
+        out.u64('load-patch.redirect.to', redirect.to);
+      }
+      break;
+    case 'patch-result':
+      out.u32('patch-result.patch_id', message.patchId);
+      out.u8('patch-result.ok', message.ok ? 1 : 0);
+      out.string('patch-result.message', message.message);
+      out.u64('patch-result.load_us', message.loadUs);
+      out.u64('patch-result.redirect_us', message.redirectUs);
+      break;
+    case 'log':
+      out.string('log.message', message.message);
+      break;
+    default:
+      return unreachable(message);
+  }
+  return out.finish();
+}
+
+/** Parses one payload; anything malformed throws a `ProtocolError`. */
+export function decodeMessage(payload: Uint8Array): Message {
+  const input = new WireReader(payload);
+  const message = decodeFields(input, input.u8('tag'));
+  if (input.remaining !== 0) {
+    throw new ProtocolError(`${input.remaining} trailing bytes after a ${message.type} message`);
+  }
+  return message;
+}
+
+function decodeFields(input: WireReader, tag: number): Message {
+  switch (tag) {
+    case TAG.hello:
+      return {
+        type: 'hello',
+        protocolVersion: input.u32('hello.protocol_version'),
+        pid: input.u32('hello.pid'),
+        buildId: input.bytes('hello.build_id'),
+        exePath: input.string('hello.exe_path'),
+        loadBias: input.u64('hello.load_bias'),
+        imageStart: input.u64('hello.image_start'),
+        imageEnd: input.u64('hello.image_end'),
+      };
+    case TAG['load-patch']: {
+      const patchId = input.u32('load-patch.patch_id');
+      const buildId = input.bytes('load-patch.build_id');
+      const path = input.string('load-patch.path');
+      const base = input.u64('load-patch.base');
+      const count = input.u32('load-patch.redirect_count');
+      // Checked before the loop so a garbled count fails fast and clearly.
+      if (count * 16 > input.remaining) input.fail('load-patch.redirects', `${count} redirects need ${count * 16} bytes`);
+      const redirects: Redirect[] = [];
+      for (let i = 0; i < count; i++) {
+        redirects.push({ from: input.u64('load-patch.redirect.from'), to: input.u64('load-patch.redirect.to') });
+      }
+      return { type: 'load-patch', patchId, buildId, path, base, redirects };
+    }
+    case TAG['patch-result']:
+      return {
+        type: 'patch-result',
+        patchId: input.u32('patch-result.patch_id'),
+        ok: input.bool('patch-result.ok'),
+        message: input.string('patch-result.message'),
+        loadUs: input.u64('patch-result.load_us'),
+        redirectUs: input.u64('patch-result.redirect_us'),
+      };
+    case TAG.log:
+      return { type: 'log', message: input.string('log.message') };
+    default:
+      throw new ProtocolError(`unknown message tag ${tag}`);
+  }
+}
+
+function unreachable(value: never): never {
+  throw new ProtocolError(`unknown message ${JSON.stringify(value)}`);
+}

@@ -1,0 +1,39 @@
+import { runSession } from '../session/run-session.js';
+import { UserError } from './errors.js';
+
+export interface RunFlags {
+  readonly package?: string;
+  readonly bin?: string;
+  readonly example?: string;
+  readonly features?: string;
+  readonly release?: boolean;
+  readonly manifestPath?: string;
+  readonly events?: string;
+  readonly processes: string;
+  readonly restart: boolean;
+}
+
+/** `ipbp run`: build, start and hot-patch a cargo project's program. */
+export async function runCommand(appArgs: string[], flags: RunFlags): Promise<void> {
+  if (process.platform !== 'linux' || process.arch !== 'x64') {
+    throw new UserError(`ipbp run supports Linux x86_64 only so far (this is ${process.platform} ${process.arch})`, 'unsupported-platform');
+  }
+  const processes = Number(flags.processes);
+  if (!Number.isInteger(processes) || processes < 1 || processes > 64) throw new UserError('--processes takes a whole number from 1 to 64', 'bad-flag');
+  if (flags.bin && flags.example) throw new UserError('--bin and --example exclude each other', 'bad-flag');
+  await runSession(
+    {
+      package: flags.package,
+      bin: flags.bin,
+      example: flags.example,
+      features: flags.features,
+      release: flags.release,
+      manifestPath: flags.manifestPath,
+      events: flags.events,
+      processes,
+      restart: flags.restart,
+      appArgs,
+    },
+    process.cwd(),
+  );
+}

@@ -1,0 +1,88 @@
+import type { ElfImage } from '../object/elf/image.js';
+
+/** A symbol of the running process: where it lives now, and what kind it is. */
+export interface LiveSymbol {
+  readonly address: bigint;
+  readonly kind: 'function' | 'data' | 'tls' | 'other';
+  /** Bytes until the next symbol: room for an entry jump. */
+  readonly room: number;
+}
+
+/**
+ * What the running process defines, by name: the executable's symbols at
+ * their runtime addresses, then what each loaded patch added. Unchanged code
+ * and statics are bound here, so patches share the process's state.
+ */
+export class LiveSymbols {
+  private readonly original = new Map<string, LiveSymbol>();
+  private readonly ambiguous = new Set<string>();
+  /** Every copy of each function that patches loaded, oldest first. */
+  private readonly patchCopies = new Map<string, bigint[]>();
+  private readonly patchDefinitions = new Map<string, LiveSymbol>();
+  private readonly imports: ReadonlySet<string>;
+
+  constructor(image: ElfImage, loadBias: bigint) {
+    const functions = [...image.symbols.values()].filter((s) => s.kind === 'function').map((s) => s.address);
+    const starts = [...new Set(functions)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    for (const [name, symbol] of image.symbols) {
+      this.original.set(name, { address: symbol.address + loadBias, kind: symbol.kind, room: roomAfter(starts, symbol.address, symbol.size) });
+    }
+    for (const name of image.ambiguous) this.ambiguous.add(name);
+    this.imports = image.imports;
+  }
+
+  /**
+   * Whether the dynamic loader resolves `name` for the program (a shared
+   * library's function such as `_Unwind_Resume`); a patch leaves it to the
+   * loader too.
+   */
+  isImported(name: string): boolean {
+    return this.imports.has(name);
+  }
+
+  isAmbiguous(name: string): boolean {
+    return this.ambiguous.has(name) && !this.patchDefinitions.has(name);
+  }
+
+  /** The address a patch binds `name` to: the original if there is one (its entry jumps to the newest copy). */
+  lookup(name: string): LiveSymbol | undefined {
+    return this.original.get(name) ?? this.patchDefinitions.get(name);
+  }
+
+  originalOf(name: string): LiveSymbol | undefined {
+    return this.original.get(name);
+  }
+
+  /** Every entry that must jump to a new copy of `name`: the original and each earlier patch's copy. */
+  entriesOf(name: string): bigint[] {
+    const entries: bigint[] = [];
+    const original = this.original.get(name);
+    if (original && original.kind === 'function') entries.push(original.address);
+    entries.push(...(this.patchCopies.get(name) ?? []));
+    return entries;
+  }
+
+  /** Record what a loaded patch defines. */
+  addPatch(symbols: ReadonlyMap<string, { address: bigint; kind: LiveSymbol['kind'] }>): void {
+    for (const [name, symbol] of symbols) {
+      if (symbol.kind === 'function') {
+        const copies = this.patchCopies.get(name);
+        if (copies) copies.push(symbol.address);
+        else this.patchCopies.set(name, [symbol.address]);
+      }
+      this.patchDefinitions.set(name, { address: symbol.address, kind: symbol.kind, room: Number.MAX_SAFE_INTEGER });
+    }
+  }
+}
+
+function roomAfter(sortedStarts: readonly bigint[], address: bigint, size: number): number {
+  let low = 0;
+  let high = sortedStarts.length;
+  while (low < high) {
+    const middle = (low + high) >> 1;
+    if (sortedStarts[middle]! <= address) low = middle + 1;
+    else high = middle;
+  }
+  const next = sortedStarts[low];
+  return next === undefined ? Math.max(size, 16) : Number(next - address);
+}

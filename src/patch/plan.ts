@@ -1,0 +1,147 @@
+import type { Atom, AtomIndex } from '../diff/atoms.js';
+import type { Diff } from '../diff/compare.js';
+import { relocationsWithin } from '../diff/fingerprint.js';
+import { isRustSymbol } from '../diff/demangle/index.js';
+import { resolveTarget } from '../diff/target-identity.js';
+import type { ObjectFile, Relocation } from '../object/model.js';
+import { type FrameRecord, selectFrames } from './eh-frame.js';
+import type { LibraryIndex } from './library-index.js';
+import type { LiveSymbols } from './live-symbols.js';
+
+/** What goes into one patch, and why a patch may be impossible. */
+export interface PatchPlan {
+  /** Atoms copied into the patch object, in a stable order. */
+  readonly atoms: Atom[];
+  /** Named references bound to the running process: name -> runtime address. */
+  readonly bindings: Map<string, bigint>;
+  /** Names left for the dynamic loader to resolve (shared-library functions). */
+  readonly dynamic: Set<string>;
+  /** Functions whose entries jump to their new copy. */
+  readonly redirected: string[];
+  readonly changed: string[];
+  readonly added: string[];
+  /** Reasons the change cannot be applied by patching. Empty when it can. */
+  readonly unpatchable: string[];
+  /** Unwind records (CIEs, FDEs) of the included functions. */
+  frames: { cies: FrameRecord[]; fdes: FrameRecord[] };
+  /** The atom index each included atom resolves its relocations against. */
+  readonly indexOf: ReadonlyMap<ObjectFile, AtomIndex>;
+}
+
+/**
+ * Decide the patch contents from the diffs of every recompiled crate. Starts
+ * from what changed or is new, then follows relocations: a reference to
+ * anything the process already has is bound to it (so unchanged functions and
+ * statics are shared, never copied); anything it lacks (a new function, a
+ * constant, code the linker had dropped, a std function used for the first
+ * time) comes into the patch.
+ */
+export function planPatch(diffs: readonly Diff[], live: LiveSymbols, libraries: LibraryIndex): PatchPlan {
+  const indexOf = new Map<ObjectFile, AtomIndex>();
+  const newByName = new Map<string, Atom>();
+  for (const diff of diffs) {
+    for (const object of diff.new.objects) indexOf.set(object, diff.new);
+    for (const [name, atoms] of diff.new.byName) if (!newByName.has(name)) newByName.set(name, atoms[0]!);
+  }
+  const plan: PatchPlan = { atoms: [], bindings: new Map(), dynamic: new Set(), redirected: [], changed: [], added: [], unpatchable: [], frames: { cies: [], fdes: [] }, indexOf };
+  const includedByName = new Map<string, Atom>();
+  const included = new Set<Atom>();
+  const queue: Atom[] = [];
+  const include = (atom: Atom): Atom => {
+    const existing = atom.anonymous ? undefined : includedByName.get(atom.name);
+    if (existing) return existing;
+    if (included.has(atom)) return atom;
+    included.add(atom);
+    if (!atom.anonymous) includedByName.set(atom.name, atom);
+    plan.atoms.push(atom);
+    queue.push(atom);
+    return atom;
+  };
+  const bind = (name: string, referrer: string): boolean => {
+    if (live.isAmbiguous(name)) {
+      plan.unpatchable.push(`\`${name}\` (used by \`${referrer}\`) names several symbols in the running program`);
+      return true;
+    }
+    const symbol = live.lookup(name);
+    if (!symbol) return false;
+    if (symbol.kind === 'tls') plan.unpatchable.push(`\`${referrer}\` uses the thread-local \`${name}\`; thread-locals in patches are not supported yet`);
+    plan.bindings.set(name, symbol.address);
+    return true;
+  };
+
+  for (const diff of diffs) {
+    for (const atom of diff.changedAtoms) {
+      if (atom.category === 'data') {
+        plan.unpatchable.push(`static \`${atom.name}\` changed (initializer, size or type); a patch would either lose its state or keep a stale value`);
+        continue;
+      }
+      plan.changed.push(atom.name);
+      include(atom);
+    }
+    for (const atom of diff.addedAtoms) {
+      plan.added.push(atom.name);
+      include(atom);
+    }
+  }
+
+  const follow = (object: ObjectFile, relocations: readonly Relocation[], referrer: string): void => {
+    const index = indexOf.get(object);
+    if (!index) return;
+    for (const relocation of relocations) {
+      if (relocation.kind === 'tls') {
+        plan.unpatchable.push(`\`${referrer}\` accesses thread-local storage (${relocation.raw.typeName}); thread-locals in patches are not supported yet`);
+        continue;
+      }
+      const target = resolveTarget(index, object, relocation);
+      if (target.type === 'atom' && target.atom.anonymous) {
+        include(target.atom);
+        continue;
+      }
+      const name = target.type === 'atom' ? target.atom.name : target.name;
+      if (includedByName.has(name) || plan.dynamic.has(name) || bind(name, referrer)) continue;
+      if (live.isImported(name)) {
+        // Shared-library symbols stay undefined; dlopen resolves them in the process's global scope.
+        plan.dynamic.add(name);
+        continue;
+      }
+      const candidate = target.type === 'atom' ? target.atom : (newByName.get(name) ?? libraries.find(name));
+      if (candidate) {
+        const libraryIndex = libraries.indexOf(candidate.object);
+        if (libraryIndex) indexOf.set(candidate.object, libraryIndex);
+        include(candidate);
+        continue;
+      }
+      if (!isRustSymbol(name)) {
+        // Most likely a C library function the program never called before; the loader finds it or says so.
+        plan.dynamic.add(name);
+        continue;
+      }
+      plan.unpatchable.push(`\`${referrer}\` refers to \`${name}\`, which neither the running program nor any library on its link line defines`);
+    }
+  };
+  const drain = (): void => {
+    while (queue.length > 0) {
+      const atom = queue.shift()!;
+      follow(atom.object, relocationsWithin(atom), atom.name || atom.section.name);
+    }
+  };
+  drain();
+  // Unwind tables come last: they reach the functions' exception tables (LSDAs) and the personality routine.
+  let framesCovered = 0;
+  while (framesCovered < plan.atoms.length) {
+    framesCovered = plan.atoms.length;
+    const frames = selectFrames(new Set(plan.atoms.map((atom) => atom.object)), indexOf, included);
+    for (const record of [...frames.cies, ...frames.fdes]) {
+      follow(record.object, record.relocations.filter((relocation) => relocation.offset !== record.offset + 8 || record.cieOffset === undefined), `unwind info of ${record.object.path}`);
+    }
+    drain();
+    plan.frames = frames;
+  }
+
+  for (const atom of plan.atoms) {
+    if (atom.anonymous || atom.category !== 'function') continue;
+    if (live.entriesOf(atom.name).length > 0) plan.redirected.push(atom.name);
+  }
+  plan.unpatchable.splice(0, plan.unpatchable.length, ...new Set(plan.unpatchable));
+  return plan;
+}

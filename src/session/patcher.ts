@@ -1,0 +1,242 @@
+import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
+import type { CapturedBuild } from '../build/capture.js';
+import { affectedCrates, type CrateUnit } from '../build/crate-graph.js';
+import { readDepInfo } from '../build/dep-info.js';
+import { CompileError, type CompiledCrate, recompileCrate } from '../build/recompile.js';
+import { type Diff, diffObjects } from '../diff/compare.js';
+import { demangleWithoutHash } from '../diff/demangle/index.js';
+import type { ElfImage } from '../object/elf/image.js';
+import type { ObjectFile } from '../object/model.js';
+import { readObjectPath, readObjects } from '../object/read.js';
+import { linkPatch } from '../patch/link.js';
+import { LibraryIndex } from '../patch/library-index.js';
+import { LiveSymbols } from '../patch/live-symbols.js';
+import { buildPatchObject } from '../patch/patch-object.js';
+import { planPatch } from '../patch/plan.js';
+import type { ProcessState } from './process-state.js';
+import type { Reporter } from './reporter.js';
+
+/** A patch as built once, to be linked for each process (each has its own addresses). */
+interface BuiltPatch {
+  readonly id: number;
+  readonly objectPath: string;
+  readonly objectSize: number;
+  readonly bindingNames: string[];
+  readonly redirected: string[];
+}
+
+/** Why an edit needs a restart rather than a patch. */
+export class UnpatchableChange extends Error {
+  override readonly name = 'UnpatchableChange';
+  constructor(readonly reasons: string[]) {
+    super(reasons.join('; '));
+  }
+}
+
+const ENTRY_JUMP_BYTES = 5;
+
+/**
+ * The dev loop's heart: an edit goes in, the running processes come out
+ * patched. Owns the baseline objects (what each process runs now) and the
+ * history of patches for processes that connect late.
+ */
+export class Patcher {
+  private readonly baselines = new Map<string, ObjectFile[]>();
+  private readonly sources = new Map<string, Set<string>>();
+  private readonly history: BuiltPatch[] = [];
+  private readonly reference: LiveSymbols;
+  private readonly libraries: LibraryIndex;
+  readonly processes = new Set<ProcessState>();
+  private nextId = 1;
+
+  constructor(
+    private readonly build: CapturedBuild,
+    private readonly units: CrateUnit[],
+    private readonly image: ElfImage,
+    private readonly sessionDir: string,
+    private readonly reporter: Reporter,
+  ) {
+    this.reference = new LiveSymbols(image, 0n);
+    this.libraries = new LibraryIndex(build.link.args.filter((arg) => arg.endsWith('.rlib') || arg.endsWith('.a')).map((arg) => resolve(build.link.cwd, arg)));
+  }
+
+  /** Read what the running binary was built from, before any edit. */
+  async loadBaselines(): Promise<void> {
+    const baselineDir = join(this.sessionDir, 'baseline');
+    await mkdir(baselineDir, { recursive: true });
+    for (const unit of this.units) {
+      if (unit.isBinary) {
+        const prefix = `${unit.name}${unit.extraFilename}.`;
+        const copies = this.build.link.objects.filter((object) => basename(object.original).startsWith(prefix));
+        const objects: ObjectFile[] = [];
+        for (const copy of copies) objects.push(...readObjects(copy.original, await readFile(copy.copy)));
+        this.baselines.set(unit.key, objects);
+      } else {
+        const rlib = join(unit.outDir, `lib${unit.name}${unit.extraFilename}.rlib`);
+        const copy = join(baselineDir, basename(rlib));
+        await copyFile(rlib, copy);
+        this.baselines.set(unit.key, await readObjectPath(copy));
+      }
+      this.sources.set(unit.key, new Set((await readDepInfo(unit.depInfoPath)).map((file) => resolve(unit.record.cwd, file))));
+    }
+  }
+
+  /** Every source file of the program's workspace crates. */
+  watchedFiles(): string[] {
+    const files = new Set<string>();
+    for (const set of this.sources.values()) for (const file of set) files.add(file);
+    return [...files];
+  }
+
+  /** Compile, diff, assemble and deliver one edit. Returns false when nothing was patched. */
+  async applyEdit(files: readonly string[], startedAt: number): Promise<boolean> {
+    const changedKeys = new Set(this.units.filter((unit) => files.some((file) => this.sources.get(unit.key)?.has(file))).map((unit) => unit.key));
+    const affected = affectedCrates(this.units, changedKeys);
+    if (affected.length === 0) return false;
+    const id = this.nextId;
+    const compileStart = performance.now();
+    const compiled = await this.compile(affected, id);
+    const compileMs = performance.now() - compileStart;
+
+    const diffStart = performance.now();
+    const diffs: Array<{ unit: CrateUnit; diff: Diff; objects: ObjectFile[] }> = [];
+    for (const crate of compiled) {
+      const objects = crate.rlib ? await readObjectPath(crate.rlib) : (await Promise.all(crate.objects.map((path) => readObjectPath(path)))).flat();
+      diffs.push({ unit: crate.unit, diff: diffObjects(this.baselines.get(crate.unit.key) ?? [], objects), objects });
+    }
+    const diffMs = performance.now() - diffStart;
+    const nothingChanged = diffs.every(({ diff }) => diff.changedAtoms.length === 0 && diff.addedAtoms.length === 0);
+    if (nothingChanged) {
+      for (const { unit, objects } of diffs) this.baselines.set(unit.key, objects);
+      this.reporter.info(`no code changed in ${files.map((file) => basename(file)).join(', ')} (compile ${ms(compileMs)})`);
+      this.reporter.emit({ event: 'no-change', files: [...files] });
+      return false;
+    }
+
+    const linkStart = performance.now();
+    const plan = planPatch(
+      diffs.map(({ diff }) => diff),
+      this.reference,
+      this.libraries,
+    );
+    for (const name of plan.redirected) {
+      const original = this.reference.originalOf(name);
+      if (original && original.room < ENTRY_JUMP_BYTES) {
+        plan.unpatchable.push(`\`${demangleWithoutHash(name)}\` is ${original.room} bytes long, too short for an entry jump`);
+      }
+    }
+    if (plan.unpatchable.length > 0) throw new UnpatchableChange(plan.unpatchable);
+    const objectBytes = buildPatchObject(plan, 'x86_64');
+    const objectPath = join(this.sessionDir, `patch-${id}.o`);
+    await writeFile(objectPath, objectBytes);
+    const built: BuiltPatch = { id, objectPath, objectSize: objectBytes.length, bindingNames: [...plan.bindings.keys()], redirected: plan.redirected };
+    this.nextId++;
+    const prepareMs = performance.now() - linkStart;
+
+    let linkMs = prepareMs;
+    let loadMs = 0;
+    const pids: number[] = [];
+    for (const state of this.processes) {
+      const timing = await this.applyTo(state, built);
+      linkMs += timing.linkMs;
+      loadMs += timing.loadMs;
+      pids.push(state.pid);
+    }
+    this.history.push(built);
+    for (const { unit, objects } of diffs) this.baselines.set(unit.key, objects);
+    for (const crate of compiled) await this.refreshSources(crate);
+
+    const changed = plan.changed.map(demangleWithoutHash);
+    const added = plan.added.map(demangleWithoutHash);
+    const total = performance.now() - startedAt;
+    const what = [...changed.map((name) => name), ...added.map((name) => `+${name}`)];
+    const shown = what.length > 4 ? `${what.slice(0, 4).join(', ')}, …` : what.join(', ');
+    this.reporter.info(
+      `patch ${id}: ${changed.length} changed, ${added.length} added (${shown}) live in ${ms(total)} ` +
+        `[compile ${ms(compileMs)}, diff ${ms(diffMs)}, link ${ms(linkMs)}, load ${ms(loadMs)}]` +
+        (pids.length > 0 ? ` pid ${pids.join(', ')}` : ' (no process connected; it will get the patch when it connects)'),
+    );
+    this.reporter.emit({
+      event: 'patched',
+      patch: id,
+      changed,
+      added,
+      ms: { compile: round(compileMs), diff: round(diffMs), link: round(linkMs), load: round(loadMs), total: round(total) },
+      pids,
+    });
+    return true;
+  }
+
+  /** Bring a process that connected late up to date with every earlier patch. */
+  async catchUp(state: ProcessState): Promise<void> {
+    for (const patch of this.history) {
+      if (!state.appliedPatches.has(patch.id)) await this.applyTo(state, patch);
+    }
+  }
+
+  private async compile(affected: readonly CrateUnit[], id: number): Promise<CompiledCrate[]> {
+    const rebuilt = new Map<string, string>();
+    const compiled: CompiledCrate[] = [];
+    for (const unit of affected) {
+      const crate = await recompileCrate(unit, join(this.sessionDir, 'build', `${id}-${this.nextAttempt++}`, unit.key.replace(':', '-')), rebuilt);
+      if (crate.rlib) rebuilt.set(unit.key, crate.rlib);
+      compiled.push(crate);
+    }
+    return compiled;
+  }
+
+  private nextAttempt = 1;
+
+  private async refreshSources(crate: CompiledCrate): Promise<void> {
+    const outDir = crate.rlib ? join(crate.rlib, '..') : join(crate.objects[0] ?? '', '..');
+    const depInfo = join(outDir, `${crate.unit.name}${crate.unit.extraFilename}.d`);
+    try {
+      const files = await readDepInfo(depInfo);
+      this.sources.set(crate.unit.key, new Set(files.map((file) => resolve(crate.unit.record.cwd, file))));
+    } catch {
+      // Keep the previous list; the next successful build refreshes it.
+    }
+  }
+
+  private async applyTo(state: ProcessState, patch: BuiltPatch): Promise<{ linkMs: number; loadMs: number }> {
+    const linkStart = performance.now();
+    const bindings = new Map<string, bigint>();
+    for (const name of patch.bindingNames) {
+      const symbol = state.live.lookup(name);
+      if (!symbol) throw new Error(`process ${state.pid} lacks ${name}`);
+      bindings.set(name, symbol.address);
+    }
+    const base = state.reserve(patch.objectSize);
+    const linked = await linkPatch(patch.objectPath, join(this.sessionDir, `patch-${patch.id}-${state.pid}.so`), base, bindings);
+    const redirects = patch.redirected.flatMap((name) => {
+      const to = linked.symbols.get(name)?.address;
+      return to === undefined ? [] : state.live.entriesOf(name).map((from) => ({ from, to }));
+    });
+    const linkMs = performance.now() - linkStart;
+    const loadStart = performance.now();
+    const result = await state.connection.loadPatch({
+      patchId: patch.id,
+      buildId: Buffer.from(this.image.buildId, 'hex'),
+      path: linked.path,
+      base,
+      redirects,
+    });
+    const loadMs = performance.now() - loadStart;
+    if (!result.ok) throw new Error(`process ${state.pid} refused patch ${patch.id}: ${result.message}`);
+    state.live.addPatch(linked.symbols);
+    if (this.history.length === 0 || !this.history.includes(patch)) this.reference.addPatch(linked.symbols);
+    state.appliedPatches.add(patch.id);
+    return { linkMs, loadMs };
+  }
+}
+
+export { CompileError };
+
+function ms(value: number): string {
+  return `${Math.round(value)} ms`;
+}
+
+function round(value: number): number {
+  return Math.round(value * 10) / 10;
+}

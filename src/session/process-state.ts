@@ -1,0 +1,50 @@
+import type { AgentConnection } from '../channel/agent-connection.js';
+import type { ElfImage } from '../object/elf/image.js';
+import { LiveSymbols } from '../patch/live-symbols.js';
+
+const MIB = 1024n * 1024n;
+/** Patches stack downwards from 64 MiB below the image, well inside ±2 GiB of its code. */
+const FIRST_GAP = 64n * MIB;
+const PATCH_ALIGNMENT = 2n * MIB;
+const REACH = 2n * 1024n * MIB - 64n * MIB;
+
+/** One patched process: its addresses, and where its next patch goes. */
+export class ProcessState {
+  readonly live: LiveSymbols;
+  readonly appliedPatches = new Set<number>();
+  private nextTop: bigint;
+
+  constructor(
+    readonly connection: AgentConnection,
+    image: ElfImage,
+  ) {
+    this.live = new LiveSymbols(image, connection.loadBias);
+    this.nextTop = alignDown(connection.imageStart - FIRST_GAP);
+  }
+
+  get pid(): number {
+    return this.connection.pid;
+  }
+
+  /**
+   * A base for a patch of `size` bytes below the previous one. Every patch
+   * must stay within reach of 32-bit displacements from the whole image.
+   */
+  reserve(size: number): bigint {
+    const span = alignUp(BigInt(size) + MIB);
+    const base = alignDown(this.nextTop - span);
+    if (this.connection.imageEnd - base > REACH) {
+      throw new Error('no address range left within ±2 GiB of the program for another patch; restart the app');
+    }
+    this.nextTop = base;
+    return base;
+  }
+}
+
+function alignDown(value: bigint): bigint {
+  return value - (value % PATCH_ALIGNMENT);
+}
+
+function alignUp(value: bigint): bigint {
+  return ((value + PATCH_ALIGNMENT - 1n) / PATCH_ALIGNMENT) * PATCH_ALIGNMENT;
+}

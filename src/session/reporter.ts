@@ -1,0 +1,69 @@
+import { createWriteStream, type WriteStream } from 'node:fs';
+
+/** The machine-readable events of a session, one JSON object per line. */
+export type SessionEvent =
+  | { event: 'ready'; pid: number }
+  | {
+      event: 'patched';
+      patch: number;
+      changed: string[];
+      added: string[];
+      ms: { compile: number; diff: number; link: number; load: number; total: number };
+      pids: number[];
+    }
+  | { event: 'no-change'; files: string[] }
+  | { event: 'compile-error'; message: string }
+  | { event: 'patch-failed'; patch: number; message: string; pids: number[] }
+  | { event: 'restart'; reason: string }
+  | { event: 'exited'; pid: number; code: number | null; signal: string | null };
+
+/**
+ * Everything the session tells the developer: short lines on stderr (the
+ * app owns stdout), and the same facts as JSON lines for editors and tests.
+ */
+export class Reporter {
+  private readonly events: NodeJS.WritableStream | undefined;
+  private readonly ownedStream: WriteStream | undefined;
+  private readonly color: boolean;
+
+  constructor(eventsPath: string | undefined) {
+    if (eventsPath === '-') this.events = process.stdout;
+    else if (eventsPath) this.events = this.ownedStream = createWriteStream(eventsPath, { flags: 'a' });
+    const forced = process.env.FORCE_COLOR !== undefined && process.env.FORCE_COLOR !== '0';
+    this.color = forced || (process.stderr.isTTY === true && process.env.NO_COLOR === undefined);
+  }
+
+  info(message: string): void {
+    process.stderr.write(`${this.paint('36', '[ipbp]')} ${message}\n`);
+  }
+
+  warn(message: string): void {
+    process.stderr.write(`${this.paint('33', '[ipbp] warning:')} ${message}\n`);
+  }
+
+  error(message: string): void {
+    process.stderr.write(`${this.paint('31', '[ipbp] error:')} ${message}\n`);
+  }
+
+  /** Text as rustc rendered it (already coloured or plain). */
+  raw(text: string): void {
+    process.stderr.write(this.color ? `${text}\n` : `${stripAnsi(text)}\n`);
+  }
+
+  emit(event: SessionEvent): void {
+    this.events?.write(`${JSON.stringify(event)}\n`);
+  }
+
+  async close(): Promise<void> {
+    const stream = this.ownedStream;
+    if (stream) await new Promise<void>((resolve) => stream.end(resolve));
+  }
+
+  private paint(code: string, text: string): string {
+    return this.color ? `\u001b[${code}m${text}\u001b[0m` : text;
+  }
+}
+
+function stripAnsi(text: string): string {
+  return text.replace(/\u001b\[[0-9;]*m/g, '');
+}
