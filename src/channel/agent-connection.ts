@@ -13,7 +13,7 @@ export interface LoadPatchRequest {
   readonly buildId: Uint8Array;
   /** Absolute path of the patch library, readable by the app. */
   readonly path: string;
-  /** The address the patch was linked at. */
+  /** Where the patch's first byte must be mapped; the agent refuses the patch if dlopen put it elsewhere. */
   readonly base: bigint;
   readonly redirects: readonly Redirect[];
 }

@@ -46,7 +46,7 @@ export interface LoadPatchMessage {
   /** The build the patch was made for; the agent refuses any other. */
   readonly buildId: Uint8Array;
   readonly path: string;
-  /** The address the patch was linked at. */
+  /** Where the patch's first byte must be mapped; the agent refuses the patch if dlopen put it elsewhere. */
   readonly base: bigint;
   readonly redirects: readonly Redirect[];
 }

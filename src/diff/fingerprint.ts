@@ -23,16 +23,18 @@ export class Fingerprinter {
     const hasher = new Hasher();
     hasher.string(atom.section.kind);
     hasher.number(atom.extent);
-    const relocations = relocationsWithin(atom);
+    // Walks the section's relocations in place: this runs for every atom of both builds.
+    const relocations = atom.section.relocations;
     let cursor = atom.offset;
     const end = atom.offset + atom.extent;
     const data = atom.section.data;
-    for (const relocation of relocations) {
+    for (let i = firstRelocationAt(relocations, atom.offset); i < relocations.length && relocations[i]!.offset < end; i++) {
+      const relocation = relocations[i]!;
       const siteStart = Math.max(relocation.offset, cursor);
       if (data.length > 0) hasher.bytes(data, cursor, Math.min(siteStart, end));
       cursor = Math.max(cursor, Math.min(relocation.offset + relocation.width, end));
       hasher.number(relocation.offset - atom.offset);
-      hasher.string(equivalenceClass(atom, relocation));
+      hashEquivalenceClass(hasher, atom, relocation);
       this.hashTarget(hasher, resolveTarget(this.index, atom.object, relocation));
     }
     if (data.length > 0 && cursor < end) hasher.bytes(data, cursor, Math.min(end, data.length));
@@ -44,17 +46,24 @@ export class Fingerprinter {
 
   /** The stable identity of a relocation target, used by the diff and the patch builder alike. */
   targetIdentity(target: ResolvedTarget): string {
+    const [kind, value] = this.identityParts(target);
+    return kind + value;
+  }
+
+  /** The identity as prefix and value, so that hashing it needs no joined string. */
+  private identityParts(target: ResolvedTarget): readonly [string, string] {
     // A named target is its name, whether this build defines it in another
     // codegen unit or in the same one.
-    if (target.type === 'external') return `sym:${target.name}`;
-    if (!target.atom.anonymous) return `sym:${target.atom.name}`;
+    if (target.type === 'external') return ['sym:', target.name];
+    if (!target.atom.anonymous) return ['sym:', target.atom.name];
     const onStack = this.stack.lastIndexOf(target.atom);
-    if (onStack >= 0) return `cycle:${this.stack.length - onStack}`;
-    return `anon:${this.fingerprint(target.atom)}`;
+    if (onStack >= 0) return ['cycle:', String(this.stack.length - onStack)];
+    return ['anon:', this.fingerprint(target.atom)];
   }
 
   private hashTarget(hasher: Hasher, target: ResolvedTarget): void {
-    hasher.string(this.targetIdentity(target));
+    const [kind, value] = this.identityParts(target);
+    hasher.strings(kind, value);
     hasher.bigint(target.addend);
   }
 }
@@ -62,17 +71,22 @@ export class Fingerprinter {
 /** The relocations whose site starts inside the atom, found by binary search. */
 export function relocationsWithin(atom: Atom): Relocation[] {
   const all = atom.section.relocations;
+  const end = atom.offset + atom.extent;
+  const result: Relocation[] = [];
+  for (let i = firstRelocationAt(all, atom.offset); i < all.length && all[i]!.offset < end; i++) result.push(all[i]!);
+  return result;
+}
+
+/** Index of the first relocation (sorted by offset) at or after `offset`. */
+function firstRelocationAt(all: readonly Relocation[], offset: number): number {
   let low = 0;
   let high = all.length;
   while (low < high) {
     const middle = (low + high) >> 1;
-    if (all[middle]!.offset < atom.offset) low = middle + 1;
+    if (all[middle]!.offset < offset) low = middle + 1;
     else high = middle;
   }
-  const end = atom.offset + atom.extent;
-  const result: Relocation[] = [];
-  for (let i = low; i < all.length && all[i]!.offset < end; i++) result.push(all[i]!);
-  return result;
+  return low;
 }
 
 /**
@@ -81,7 +95,14 @@ export function relocationsWithin(atom: Atom): Relocation[] {
  * instructions, so the exact type must stay (`b` versus `bl`); Mach-O
  * subtractor pairs carry their subtrahend in the type name.
  */
-function equivalenceClass(atom: Atom, relocation: Relocation): string {
-  if (atom.object.architecture === 'x86_64' && relocation.kind !== 'subtractor') return `${relocation.kind}/${relocation.width}`;
-  return relocation.raw.typeName;
+function hashEquivalenceClass(hasher: Hasher, atom: Atom, relocation: Relocation): void {
+  // Hashes `${kind}/${width}` in two parts, without building the string per relocation.
+  if (atom.object.architecture === 'x86_64' && relocation.kind !== 'subtractor') hasher.strings(relocation.kind, widthSuffix(relocation.width));
+  else hasher.string(relocation.raw.typeName);
+}
+
+const WIDTH_SUFFIXES: string[] = [];
+
+function widthSuffix(width: number): string {
+  return (WIDTH_SUFFIXES[width] ??= `/${width}`);
 }

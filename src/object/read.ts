@@ -23,7 +23,7 @@ export function readObjects(path: string, bytes: Uint8Array): ObjectFile[] {
       return readArchive(path, bytes).flatMap((member) => {
         const memberFormat = detectFormat(member.data);
         if (memberFormat !== 'elf' && memberFormat !== 'macho') return [];
-        return readObjects(`${path}(${member.name})`, member.data);
+        return readObjects(memberPath(path, member.name), member.data);
       });
     case 'unknown':
       throw new ObjectFormatError(path, 'file magic', 0, bytes.length === 0 ? 'the file is empty' : 'not an ELF or Mach-O object, nor an archive');
@@ -32,6 +32,12 @@ export function readObjects(path: string, bytes: Uint8Array): ObjectFile[] {
       return unreachable;
     }
   }
+}
+
+/** `archive(member)`; control characters of a corrupt member name are escaped so errors stay on one line. */
+function memberPath(path: string, name: string): string {
+  const printable = name.replace(/[\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  return `${path}(${printable})`;
 }
 
 /** Read a file, or every object and archive below a directory, in a stable order. */

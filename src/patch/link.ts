@@ -16,17 +16,47 @@ export interface LinkedPatch {
 }
 
 /**
- * Link the patch object into a shared object at a fixed base near the
- * program, with every binding to the process as an absolute symbol. The
- * result has no dynamic relocations against the program, and `dlopen` maps
- * it at `base` when that range is free.
+ * How far the patch is linked below the address it runs at.
+ *
+ * `dlopen` maps a library at its link address when that range is free, which
+ * gives a load bias of 0, and Rust's backtrace symbolizer reads a bias of 0 as
+ * "this is a static executable" and looks the patch's frames up in the
+ * program's file. So the patch is linked one page below `base` with a
+ * segment alignment of two pages: glibc (2.35+) maps the span at the link
+ * address and then aligns its start up to `base`, a bias of one page.
+ */
+export const PATCH_LOAD_BIAS = 0x1000n;
+const PATCH_SEGMENT_ALIGNMENT = '0x2000';
+
+/**
+ * Link the patch object into a shared object that runs at `base`, near the
+ * program. Every binding to the process is a symbol at a fixed distance from
+ * the patch's own header, so code reaches it PC-relatively and data pointers
+ * get ordinary RELATIVE relocations.
  */
 export async function linkPatch(objectPath: string, outputPath: string, base: bigint, bindings: ReadonlyMap<string, bigint>): Promise<LinkedPatch> {
   const scriptPath = `${outputPath}.bindings.ld`;
-  const lines = [...bindings].map(([name, address]) => `${quoteSymbol(name)} = 0x${address.toString(16)};`);
+  const lines = [...bindings].map(([name, address]) => `${quoteSymbol(name)} = __ehdr_start ${signedOffset(address - base)};`);
   await writeFile(scriptPath, `${lines.join('\n')}\n`);
   const linker = await findRustLld();
-  const args = ['-flavor', 'gnu', '-shared', '-Bsymbolic', '--eh-frame-hdr', '-z', 'noexecstack', '--build-id', `--image-base=0x${base.toString(16)}`, '-o', outputPath, objectPath, scriptPath];
+  const linkBase = base - PATCH_LOAD_BIAS;
+  const args = [
+    '-flavor',
+    'gnu',
+    '-shared',
+    '-Bsymbolic',
+    '--eh-frame-hdr',
+    '-z',
+    'noexecstack',
+    '-z',
+    `max-page-size=${PATCH_SEGMENT_ALIGNMENT}`,
+    '--build-id',
+    `--image-base=0x${linkBase.toString(16)}`,
+    '-o',
+    outputPath,
+    objectPath,
+    scriptPath,
+  ];
   try {
     await run(linker, args, { maxBuffer: 16 * 1024 * 1024 });
   } catch (error) {
@@ -37,9 +67,13 @@ export async function linkPatch(objectPath: string, outputPath: string, base: bi
   const symbols = new Map<string, { address: bigint; kind: LiveSymbol['kind'] }>();
   for (const [name, symbol] of image.symbols) {
     if (bindings.has(name) || name.startsWith('__ipbp_local_')) continue;
-    symbols.set(name, { address: symbol.address, kind: symbol.kind });
+    symbols.set(name, { address: symbol.address + PATCH_LOAD_BIAS, kind: symbol.kind });
   }
   return { path: outputPath, base, symbols };
+}
+
+function signedOffset(offset: bigint): string {
+  return offset < 0n ? `- 0x${(-offset).toString(16)}` : `+ 0x${offset.toString(16)}`;
 }
 
 /** Linker scripts take any symbol name in double quotes; rustc's names contain `$` and `.`. */

@@ -1,5 +1,5 @@
-//! Handling `load-patch`: check the build, load the library where it was
-//! linked, redirect the changed functions into it.
+//! Handling `load-patch`: check the build, load the library at the address
+//! it was made for, redirect the changed functions into it.
 
 use crate::protocol::{Message, Redirect};
 use crate::redirect::apply_redirects;
@@ -48,7 +48,7 @@ pub fn load_patch(
                 handle,
             });
         }
-        check_mapped_where_linked(handle, request.base)?;
+        check_mapped_at(handle, request.path, request.base)?;
         load_us = started.elapsed().as_micros() as u64;
 
         let started = Instant::now();
@@ -98,9 +98,30 @@ fn open_library(path: &str) -> Result<*mut c_void, String> {
 }
 
 /// The patch reaches the program through 32-bit displacements computed at
-/// link time for its linked base, so it is only correct at exactly that
-/// address: a load bias other than 0 means dlopen put it elsewhere.
-fn check_mapped_where_linked(handle: *mut c_void, base: u64) -> Result<(), String> {
+/// link time for one placement, so it is only correct at exactly that
+/// address. `base` is where its first byte must be mapped; `dladdr` tells
+/// which object really starts there.
+fn check_mapped_at(handle: *mut c_void, path: &str, base: u64) -> Result<(), String> {
+    // SAFETY: Dl_info is plain data that dladdr fills in; an all-zero value
+    // is a valid "nothing found" state.
+    let mut info: libc::Dl_info = unsafe { std::mem::zeroed() };
+    // SAFETY: dladdr only reads the loader's tables for the given address.
+    let found = unsafe { libc::dladdr(base as *const c_void, &mut info) } != 0;
+    let starts_here = found && info.dli_fbase as u64 == base && !info.dli_fname.is_null() && {
+        // SAFETY: dli_fname is a NUL-terminated string owned by the loader.
+        unsafe { CStr::from_ptr(info.dli_fname) }.to_bytes() == path.as_bytes()
+    };
+    if starts_here {
+        return Ok(());
+    }
+    Err(format!(
+        "patch was mapped at a different address (bias 0x{:x}): it belongs at 0x{base:x}, which is probably in use in this process",
+        load_bias(handle).unwrap_or(0)
+    ))
+}
+
+/// The load bias of a loaded library, for error messages.
+fn load_bias(handle: *mut c_void) -> Option<u64> {
     let mut map: *mut LinkMap = std::ptr::null_mut();
     // SAFETY: RTLD_DI_LINKMAP stores a `struct link_map *` into `map`;
     // `handle` is a live handle from dlopen.
@@ -113,20 +134,10 @@ fn check_mapped_where_linked(handle: *mut c_void, base: u64) -> Result<(), Strin
     };
     // SAFETY: on success `map` points to the loader's link_map for the
     // patch, which lives as long as the patch (never unloaded).
-    let bias = match unsafe { map.as_ref() } {
-        Some(map) if status == 0 => map.l_addr,
-        _ => {
-            return Err(
-                last_dl_error().unwrap_or_else(|| "dlinfo(RTLD_DI_LINKMAP) failed".to_owned())
-            )
-        }
-    };
-    if bias != 0 {
-        return Err(format!(
-            "patch was mapped at a different address (bias 0x{bias:x}): it was linked at 0x{base:x}, which is probably in use in this process"
-        ));
+    match unsafe { map.as_ref() } {
+        Some(map) if status == 0 => Some(map.l_addr),
+        _ => None,
     }
-    Ok(())
 }
 
 /// The head of glibc's `struct link_map` (from <link.h>); only `l_addr`,

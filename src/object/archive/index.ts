@@ -70,7 +70,7 @@ function longName(reader: ByteReader, table: Uint8Array | undefined, at: number,
 
 function decimal(reader: ByteReader, at: number, width: number, text?: string): number {
   const field = (text ?? ascii(reader.bytes, at, width)).trim();
-  if (!/^\d+$/.test(field)) reader.fail('archive decimal field', at, `'${field}' is not a number`);
+  if (!/^\d+$/.test(field)) reader.fail('archive decimal field', at, `${JSON.stringify(field)} is not a number`);
   return Number(field);
 }
 

@@ -26,6 +26,16 @@ export function readElf(path: string, bytes: Uint8Array): ObjectFile {
 
   const symtab = headers.find((h) => h.type === SHT_SYMTAB);
   const symbols = symtab ? readElfSymbols(reader, symtab, headers, sections) : [];
+  // In a relocatable object a symbol's value is an offset into its section, and
+  // its bytes must lie inside it: the patch builder copies (or, for .bss,
+  // allocates) exactly that many.
+  for (const symbol of symbols) {
+    if (symbol.section === undefined) continue;
+    const sectionSize = sections[symbol.section]!.size;
+    if (symbol.offset > sectionSize || symbol.size > sectionSize - symbol.offset) {
+      reader.fail('ELF symbol', symtab!.offset + symbol.index * 24 + 8, `symbol ${symbol.index} (0x${symbol.size.toString(16)} bytes at 0x${symbol.offset.toString(16)}) lies outside its section of 0x${sectionSize.toString(16)} bytes`);
+    }
+  }
 
   for (const table of headers) {
     if (table.type !== SHT_RELA && table.type !== SHT_REL) continue;

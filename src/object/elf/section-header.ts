@@ -1,4 +1,5 @@
 import type { ByteReader } from '../byte-reader.js';
+import { flagsBig, safeU64, u64Big, viewOf } from './fields.js';
 import type { ElfHeader } from './header.js';
 
 /** A raw ELF64 section header, before it is classified. */
@@ -36,27 +37,31 @@ export const SHF_EXECINSTR = 0x4n;
 export const SHF_TLS = 0x400n;
 
 export function readSectionHeaders(reader: ByteReader, header: ElfHeader): ElfSectionHeader[] {
+  // readElfHeader has checked this already; repeating it here lets the fields below be read unchecked.
+  reader.check('ELF section header table', header.sectionHeaderOffset, header.sectionCount * header.sectionHeaderSize);
+  const view = viewOf(reader.bytes);
   const headers: ElfSectionHeader[] = [];
   for (let index = 0; index < header.sectionCount; index++) {
     const at = header.sectionHeaderOffset + index * header.sectionHeaderSize;
-    const type = reader.u32('ELF section header type', at + 4);
-    const offset = reader.u64AsNumber('ELF section offset', at + 24);
-    const size = reader.u64AsNumber('ELF section size', at + 32);
+    const type = view.getUint32(at + 4, true);
+    // A value too large for a number goes through the checked read, which reports it.
+    const offset = safeU64(view, at + 24) ?? reader.u64AsNumber('ELF section offset', at + 24);
+    const size = safeU64(view, at + 32) ?? reader.u64AsNumber('ELF section size', at + 32);
     // NOBITS sections occupy no file bytes; every other section must fit the file.
     if (type !== SHT_NOBITS && index !== 0) reader.check(`ELF section ${index} contents`, offset, size);
-    const alignment = reader.u64AsNumber('ELF section alignment', at + 48);
+    const alignment = safeU64(view, at + 48) ?? reader.u64AsNumber('ELF section alignment', at + 48);
     headers.push({
       index,
-      nameOffset: reader.u32('ELF section name', at),
+      nameOffset: view.getUint32(at, true),
       type,
-      flags: reader.u64('ELF section flags', at + 8),
-      address: reader.u64('ELF section address', at + 16),
+      flags: flagsBig(view, at + 8),
+      address: u64Big(view, at + 16),
       offset,
       size,
-      link: reader.u32('ELF section link', at + 40),
-      info: reader.u32('ELF section info', at + 44),
+      link: view.getUint32(at + 40, true),
+      info: view.getUint32(at + 44, true),
       alignment: alignment === 0 ? 1 : alignment,
-      entrySize: reader.u64AsNumber('ELF section entry size', at + 56),
+      entrySize: safeU64(view, at + 56) ?? reader.u64AsNumber('ELF section entry size', at + 56),
     });
   }
   return headers;

@@ -1,0 +1,204 @@
+/**
+ * Diff throughput (issue 2): read and diff every rlib of two debug builds of a
+ * real crates.io dependency graph (bench/fixtures/diff-corpus), old against
+ * new, five times, and report the median.
+ *
+ *   npm run build && node dist/bench/diff-throughput.js
+ *
+ * MB is the size of the rlib files of ONE build (1 MB = 1e6 bytes): that is
+ * what a user waits on after an edit, since the old side would be cached by a
+ * long-running session but both are read here, as `ipbp diff` does.
+ */
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { cp, mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { diffObjects } from '../src/diff/compare.js';
+import type { ObjectFile } from '../src/object/model.js';
+import { readObjects } from '../src/object/read.js';
+
+const RUNS = 5;
+const TARGET_MB_PER_S = 200;
+/** Compiled to dist/bench/, so the repository root is two levels up. */
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const FIXTURE = join(ROOT, 'bench/fixtures/diff-corpus');
+const RESULTS = join(ROOT, 'bench/results/diff-throughput.json');
+const CACHE = join(tmpdir(), 'ipbp-bench-diff-corpus');
+const FIXTURE_FILES = ['Cargo.toml', 'Cargo.lock', 'src/lib.rs'];
+/** The one-line edit between the two builds: a constant the crate's code uses. */
+const EDIT = { from: 'pub const TUNING: u64 = 7;', to: 'pub const TUNING: u64 = 8;' };
+
+interface Run {
+  readMs: number;
+  /** Part of readMs spent in readFile, the rest is parsing. */
+  ioMs: number;
+  diffMs: number;
+  totalMs: number;
+  mbPerS: number;
+}
+
+interface Builds {
+  oldRlibs: string[];
+  newRlibs: string[];
+  /** Bytes of the old side's rlibs. */
+  bytes: number;
+}
+
+// ---- corpus: two debug builds, cached between runs ----------------------------------
+
+/**
+ * Build the corpus twice from ONE source directory (symbol hashes embed the
+ * package path, so a second copy would rename every symbol of the crate), into
+ * two target dirs, the second after the edit. The cache is keyed by the
+ * fixture's content so an edited fixture is rebuilt rather than reused.
+ */
+async function prepareBuilds(): Promise<Builds> {
+  const key = createHash('sha256');
+  for (const file of FIXTURE_FILES) key.update(file).update(await readFile(join(FIXTURE, file)));
+  const home = join(CACHE, key.digest('hex').slice(0, 12));
+  const source = join(home, 'source');
+  const targets = { old: join(home, 'target-old'), new: join(home, 'target-new') };
+  const ready = join(home, 'ready');
+
+  if (existsSync(ready)) {
+    console.log(`reusing the cached builds in ${home}`);
+  } else {
+    await rm(home, { recursive: true, force: true });
+    await mkdir(home, { recursive: true });
+    await cp(FIXTURE, source, { recursive: true, filter: (path) => !path.includes(`${FIXTURE}/target`) });
+    console.log(`building the corpus twice (debug) in ${home}; later runs reuse it`);
+    cargoBuild(source, targets.old);
+    const libPath = join(source, 'src/lib.rs');
+    const lib = await readFile(libPath, 'utf8');
+    if (!lib.includes(EDIT.from)) throw new Error(`${libPath} lacks the edit marker line '${EDIT.from}'`);
+    await writeFile(libPath, lib.replace(EDIT.from, EDIT.to));
+    cargoBuild(source, targets.new);
+    await writeFile(ready, new Date().toISOString());
+  }
+
+  const oldRlibs = await rlibsOf(targets.old);
+  const newRlibs = await rlibsOf(targets.new);
+  let bytes = 0;
+  for (const file of oldRlibs) bytes += (await stat(file)).size;
+  return { oldRlibs, newRlibs, bytes };
+}
+
+function cargoBuild(source: string, targetDir: string): void {
+  const result = spawnSync('cargo', ['build', '--locked', '--target-dir', targetDir], { cwd: source, stdio: ['ignore', 'inherit', 'inherit'] });
+  if (result.error) throw new Error(`cannot run cargo: ${result.error.message}`);
+  if (result.status !== 0) throw new Error(`cargo build --target-dir ${targetDir} failed (exit ${result.status})`);
+}
+
+async function rlibsOf(targetDir: string): Promise<string[]> {
+  const deps = join(targetDir, 'debug/deps');
+  const names = (await readdir(deps)).filter((name) => name.endsWith('.rlib')).sort();
+  if (names.length === 0) throw new Error(`no .rlib in ${deps}`);
+  return names.map((name) => join(deps, name));
+}
+
+// ---- measurement --------------------------------------------------------------------
+
+/** Read every file first, then parse, so that the io figure is the file reads alone. */
+async function readAll(files: readonly string[], clock: { io: number }): Promise<ObjectFile[]> {
+  const start = performance.now();
+  const contents: Buffer[] = [];
+  for (const file of files) contents.push(await readFile(file));
+  clock.io += performance.now() - start;
+  const objects: ObjectFile[] = [];
+  files.forEach((file, i) => {
+    for (const object of readObjects(file, contents[i]!)) objects.push(object);
+  });
+  return objects;
+}
+
+async function measure(builds: Builds): Promise<{ run: Run; stats: Record<string, number> }> {
+  const clock = { io: 0 };
+  const start = performance.now();
+  const oldObjects = await readAll(builds.oldRlibs, clock);
+  const newObjects = await readAll(builds.newRlibs, clock);
+  const read = performance.now();
+  const diff = diffObjects(oldObjects, newObjects);
+  const end = performance.now();
+
+  const totalMs = end - start;
+  const { functions, data } = diff.report;
+  const stats = {
+    objects: oldObjects.length + newObjects.length,
+    atoms: diff.old.atoms.length + diff.new.atoms.length,
+    namedSymbols: diff.old.byName.size + diff.new.byName.size,
+    changed: functions.changed.length + data.changed.length,
+    added: functions.added.length + data.added.length,
+    removed: functions.removed.length + data.removed.length,
+  };
+  const run = { readMs: read - start, ioMs: clock.io, diffMs: end - read, totalMs, mbPerS: builds.bytes / 1e6 / (totalMs / 1000) };
+  return { run, stats };
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+// ---- report -------------------------------------------------------------------------
+
+function row(cells: ReadonlyArray<string | number>): string {
+  const widths = [8, 10, 10, 10, 10, 9];
+  return cells.map((cell, i) => String(typeof cell === 'number' ? cell.toFixed(i === 5 ? 1 : 0) : cell).padStart(widths[i] ?? 10)).join(' ');
+}
+
+async function main(): Promise<void> {
+  const builds = await prepareBuilds();
+  const mb = builds.bytes / 1e6;
+  console.log(`corpus: ${builds.oldRlibs.length} rlibs per build, ${mb.toFixed(1)} MB per side (old build)`);
+
+  const runs: Run[] = [];
+  let stats: Record<string, number> = {};
+  console.log(row(['run', 'read ms', '(io ms)', 'diff ms', 'total ms', 'MB/s']));
+  for (let i = 1; i <= RUNS; i++) {
+    const result = await measure(builds);
+    runs.push(result.run);
+    stats = result.stats;
+    const { readMs, ioMs, diffMs, totalMs, mbPerS } = result.run;
+    console.log(row([i, readMs, ioMs, diffMs, totalMs, mbPerS]));
+  }
+  const med = {
+    readMs: median(runs.map((r) => r.readMs)),
+    ioMs: median(runs.map((r) => r.ioMs)),
+    diffMs: median(runs.map((r) => r.diffMs)),
+    totalMs: median(runs.map((r) => r.totalMs)),
+  };
+  const mbPerS = mb / (med.totalMs / 1000);
+  console.log(row(['median', med.readMs, med.ioMs, med.diffMs, med.totalMs, mbPerS]));
+
+  console.log(`objects ${stats.objects} (both sides), atoms ${stats.atoms}, named symbols ${stats.namedSymbols}`);
+  console.log(`diff found ${stats.changed} changed, ${stats.added} added, ${stats.removed} removed`);
+  const readShare = med.readMs / (med.readMs + med.diffMs);
+  const dominant = readShare >= 0.5 ? `reading/parsing (${pct(readShare)}; readFile ${pct(med.ioMs / med.totalMs)} of the total)` : `diffing: atom index + fingerprints (${pct(1 - readShare)})`;
+  console.log(`dominant phase: ${dominant}`);
+  const met = mbPerS >= TARGET_MB_PER_S;
+  console.log(`${met ? 'MET' : 'MISSED'}: ${mbPerS.toFixed(1)} MB/s against the target of ${TARGET_MB_PER_S} MB/s (single-threaded JavaScript)`);
+
+  await mkdir(join(ROOT, 'bench/results'), { recursive: true });
+  const json = {
+    benchmark: 'diff-throughput',
+    date: new Date().toISOString(),
+    machine: { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, node: process.version },
+    corpus: { fixture: 'bench/fixtures/diff-corpus', rlibsPerSide: builds.oldRlibs.length, bytesPerSide: builds.bytes, ...stats },
+    runs,
+    median: { ...med, mbPerS },
+    target: { mbPerS: TARGET_MB_PER_S, met },
+    dominantPhase: readShare >= 0.5 ? 'read' : 'diff',
+  };
+  await writeFile(RESULTS, `${JSON.stringify(json, null, 2)}\n`);
+  console.log(`wrote ${RESULTS}`);
+}
+
+function pct(share: number): string {
+  return `${(share * 100).toFixed(0)}%`;
+}
+
+await main();

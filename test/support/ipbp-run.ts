@@ -1,0 +1,152 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const repository = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+
+export type Event = Record<string, unknown> & { event: string };
+
+/**
+ * A real `ipbp run` on a temporary copy of one of `examples/`: the tests edit
+ * the copy's sources and read what the running app prints (its stdout) and
+ * what ipbp reports (its stderr and its `--events` file).
+ */
+export class IpbpRun {
+  readonly stdout: string[] = [];
+  stderr = '';
+  private partial = '';
+  private readonly waiters = new Set<() => void>();
+  private exitCode: number | null | undefined;
+
+  private constructor(
+    readonly directory: string,
+    readonly eventsPath: string,
+    readonly child: ChildProcess,
+  ) {
+    child.stdout!.setEncoding('utf8');
+    child.stdout!.on('data', (chunk: string) => {
+      const text = this.partial + chunk;
+      const lines = text.split('\n');
+      this.partial = lines.pop() ?? '';
+      this.stdout.push(...lines);
+      this.notify();
+    });
+    child.stderr!.setEncoding('utf8');
+    child.stderr!.on('data', (chunk: string) => {
+      this.stderr += chunk;
+      this.notify();
+    });
+    child.on('exit', (code) => {
+      this.exitCode = code;
+      this.notify();
+    });
+  }
+
+  static async start(example: string, args: readonly string[] = [], env: NodeJS.ProcessEnv = {}): Promise<IpbpRun> {
+    const directory = await mkdtemp(join(tmpdir(), `ipbp-e2e-${example}-`));
+    await cp(join(repository, 'examples', example), directory, { recursive: true, filter: (source) => !source.includes('/target') });
+    const eventsPath = join(directory, 'events.jsonl');
+    const child = spawn(process.execPath, [join(repository, 'bin', 'ipbp.js'), 'run', '--events', eventsPath, ...args], {
+      cwd: directory,
+      env: { ...process.env, NO_COLOR: '1', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    return new IpbpRun(directory, eventsPath, child);
+  }
+
+  get exited(): boolean {
+    return this.exitCode !== undefined;
+  }
+
+  async events(): Promise<Event[]> {
+    const text = await readFile(this.eventsPath, 'utf8').catch(() => '');
+    return text
+      .split('\n')
+      .filter((line) => line.trim())
+      .map((line) => JSON.parse(line) as Event);
+  }
+
+  /** Waits for an app output line matching `pattern`, among lines from index `from` on. */
+  async waitForLine(pattern: RegExp, from = 0, timeoutMs = 60_000): Promise<{ line: string; index: number; match: RegExpMatchArray }> {
+    return this.waitFor(`a line matching ${pattern}`, timeoutMs, () => {
+      for (let i = from; i < this.stdout.length; i++) {
+        const match = this.stdout[i]!.match(pattern);
+        if (match) return { line: this.stdout[i]!, index: i, match };
+      }
+      return undefined;
+    });
+  }
+
+  async waitForEvent(matches: (event: Event) => boolean, timeoutMs = 60_000): Promise<Event> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = (await this.events()).find(matches);
+      if (found) return found;
+      if (Date.now() > deadline) throw new Error(`timed out waiting for an event\n--- events:\n${JSON.stringify(await this.events())}\n--- stderr:\n${this.stderr.slice(-4000)}`);
+      if (this.exited) throw new Error(`ipbp exited (${this.exitCode}) while waiting for an event\n--- stderr:\n${this.stderr.slice(-4000)}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
+  async waitForStderr(pattern: RegExp, timeoutMs = 60_000): Promise<RegExpMatchArray> {
+    return this.waitFor(`stderr matching ${pattern}`, timeoutMs, () => this.stderr.match(pattern) ?? undefined);
+  }
+
+  /** Replace `from` by `to` in a source file of the copy (the anchor must occur exactly once). */
+  async edit(relativePath: string, from: string, to: string): Promise<void> {
+    const path = join(this.directory, relativePath);
+    const text = await readFile(path, 'utf8');
+    const at = text.indexOf(from);
+    if (at < 0 || text.indexOf(from, at + 1) >= 0) throw new Error(`edit anchor must occur once in ${relativePath}: ${from}`);
+    await writeFile(path, text.slice(0, at) + to + text.slice(at + from.length));
+  }
+
+  /** Ctrl-C, as a developer would; resolves with ipbp's exit code. */
+  async stop(): Promise<number | null> {
+    if (!this.exited) {
+      this.child.kill('SIGINT');
+      await this.waitFor('ipbp to exit', 30_000, () => (this.exited ? true : undefined)).catch(() => this.child.kill('SIGKILL'));
+    }
+    return this.exitCode ?? null;
+  }
+
+  async remove(): Promise<void> {
+    await this.stop();
+    await rm(this.directory, { recursive: true, force: true });
+  }
+
+  private notify(): void {
+    for (const waiter of this.waiters) waiter();
+  }
+
+  private waitFor<T>(what: string, timeoutMs: number, check: () => T | undefined): Promise<T> {
+    return new Promise((resolve, reject) => {
+      const attempt = (): boolean => {
+        const result = check();
+        if (result === undefined) return false;
+        cleanup();
+        resolve(result);
+        return true;
+      };
+      const timer = setTimeout(() => {
+        cleanup();
+        reject(new Error(`timed out waiting for ${what}\n--- last output:\n${this.stdout.slice(-5).join('\n')}\n--- stderr:\n${this.stderr.slice(-4000)}`));
+      }, timeoutMs);
+      const waiter = (): void => {
+        if (attempt()) return;
+        if (this.exited) {
+          cleanup();
+          reject(new Error(`ipbp exited (${this.exitCode}) while waiting for ${what}\n--- stderr:\n${this.stderr.slice(-4000)}`));
+        }
+      };
+      const cleanup = (): void => {
+        clearTimeout(timer);
+        this.waiters.delete(waiter);
+      };
+      this.waiters.add(waiter);
+      attempt();
+    });
+  }
+}
