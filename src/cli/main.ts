@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { demoCommand } from './demo-command.js';
 import { diffCommand } from './diff-command.js';
 import { reportError } from './errors.js';
 import { runCommand } from './run-command.js';
@@ -29,6 +30,10 @@ function buildProgram(): Command {
     .option('--processes <n>', 'start this many processes of the program', '1')
     .option('--no-restart', 'report changes that cannot be patched instead of restarting')
     .action(runCommand);
+  program
+    .command('demo')
+    .description('Run the bundled example under ipbp and patch it live, twice')
+    .action(demoCommand);
   return program;
 }
 

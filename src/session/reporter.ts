@@ -26,7 +26,10 @@ export class Reporter {
   private readonly ownedStream: WriteStream | undefined;
   private readonly color: boolean;
 
-  constructor(eventsPath: string | undefined) {
+  constructor(
+    eventsPath: string | undefined,
+    private readonly listener?: (event: SessionEvent) => void,
+  ) {
     if (eventsPath === '-') this.events = process.stdout;
     else if (eventsPath) this.events = this.ownedStream = createWriteStream(eventsPath, { flags: 'a' });
     const forced = process.env.FORCE_COLOR !== undefined && process.env.FORCE_COLOR !== '0';
@@ -52,6 +55,7 @@ export class Reporter {
 
   emit(event: SessionEvent): void {
     this.events?.write(`${JSON.stringify(event)}\n`);
+    this.listener?.(event);
   }
 
   async close(): Promise<void> {

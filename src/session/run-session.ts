@@ -11,7 +11,7 @@ import { readElfImage } from '../object/elf/image.js';
 import { launchApp, stopApp } from './app-process.js';
 import { CompileError, Patcher, UnpatchableChange } from './patcher.js';
 import { ProcessState } from './process-state.js';
-import { Reporter } from './reporter.js';
+import { Reporter, type SessionEvent } from './reporter.js';
 import { SourceWatcher } from './watcher.js';
 
 export interface RunOptions extends BuildSelection {
@@ -19,6 +19,10 @@ export interface RunOptions extends BuildSelection {
   readonly events?: string | undefined;
   readonly processes: number;
   readonly restart: boolean;
+  /** Ends the session as Ctrl-C would (used by `ipbp demo`). */
+  readonly signal?: AbortSignal | undefined;
+  /** Sees every event as it is emitted. */
+  readonly onEvent?: ((event: SessionEvent) => void) | undefined;
 }
 
 /**
@@ -27,7 +31,7 @@ export interface RunOptions extends BuildSelection {
  * at a time, in order. Resolves when the session ends (Ctrl-C, or the app exits).
  */
 export async function runSession(options: RunOptions, cwd: string): Promise<void> {
-  const reporter = new Reporter(options.events);
+  const reporter = new Reporter(options.events, options.onEvent);
   const server = await PatchServer.start();
   const queue = new SerialQueue();
   const apps = new Set<ChildProcess>();
@@ -48,6 +52,7 @@ export async function runSession(options: RunOptions, cwd: string): Promise<void
   const onSignal = (): void => void shutDown();
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
+  options.signal?.addEventListener('abort', onSignal, { once: true });
 
   try {
     const agentLibrary = await ensureAgentBuilt();

@@ -1,5 +1,6 @@
 import type { ByteReader } from '../byte-reader.js';
 import type { ObjectSymbol, Section, SymbolBinding, SymbolKind } from '../model.js';
+import { safeU64, u64Big, viewOf } from './fields.js';
 import { type ElfSectionHeader, SHT_SYMTAB_SHNDX } from './section-header.js';
 
 const SYM_SIZE = 24;
@@ -31,17 +32,21 @@ export function readElfSymbols(
   const stringsEnd = strtab.offset + strtab.size;
   const extendedIndices = headers.find((h) => h.type === SHT_SYMTAB_SHNDX && h.link === symtab.index);
   const count = Math.floor(symtab.size / SYM_SIZE);
+  const view = viewOf(reader.bytes);
+  const length = reader.length;
   const symbols: ObjectSymbol[] = [];
   for (let index = 0; index < count; index++) {
     const at = symtab.offset + index * SYM_SIZE;
-    const nameOffset = reader.u32('ELF symbol name', at);
-    const info = reader.u8('ELF symbol info', at + 4);
-    let shndx = reader.u16('ELF symbol section index', at + 6);
+    // Entries inside the file (all of them, unless the table's header lies) are read unchecked.
+    const inside = at + SYM_SIZE <= length;
+    const nameOffset = inside ? view.getUint32(at, true) : reader.u32('ELF symbol name', at);
+    const info = inside ? view.getUint8(at + 4) : reader.u8('ELF symbol info', at + 4);
+    let shndx = inside ? view.getUint16(at + 6, true) : reader.u16('ELF symbol section index', at + 6);
     if (shndx === SHN_XINDEX && extendedIndices) {
       shndx = reader.u32('ELF extended symbol section index', extendedIndices.offset + index * 4);
     }
-    const value = reader.u64('ELF symbol value', at + 8);
-    const size = reader.u64AsNumber('ELF symbol size', at + 16);
+    const value = inside ? u64Big(view, at + 8) : reader.u64('ELF symbol value', at + 8);
+    const size = (inside ? safeU64(view, at + 16) : undefined) ?? reader.u64AsNumber('ELF symbol size', at + 16);
     const type = info & 0xf;
     const defined = shndx !== SHN_UNDEF && (shndx < SHN_LORESERVE || shndx > SHN_XINDEX);
     if (defined && !sections[shndx]) reader.fail('ELF symbol section index', at + 6, `section ${shndx} does not exist`);
@@ -70,8 +75,10 @@ function readName(reader: ByteReader, at: number, end: number, symbolAt: number)
   return reader.cString('ELF symbol name', at, end);
 }
 
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
 function toOffset(reader: ByteReader, value: bigint, at: number): number {
-  if (value > BigInt(Number.MAX_SAFE_INTEGER)) reader.fail('ELF symbol value', at + 8, 'value is too large');
+  if (value > MAX_SAFE) reader.fail('ELF symbol value', at + 8, 'value is too large');
   return Number(value);
 }
 
