@@ -13,8 +13,9 @@ import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { cp, mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { diffObjects } from '../src/diff/compare.js';
 import type { ObjectFile } from '../src/object/model.js';
@@ -37,6 +38,8 @@ interface Run {
   ioMs: number;
   diffMs: number;
   totalMs: number;
+  /** Garbage collection pauses within totalMs, whichever phase they fell in. */
+  gcMs: number;
   mbPerS: number;
 }
 
@@ -114,7 +117,29 @@ async function readAll(files: readonly string[], clock: { io: number }): Promise
   return objects;
 }
 
-async function measure(builds: Builds): Promise<{ run: Run; stats: Record<string, number> }> {
+/** Sums the garbage collector's pauses, which V8 reports as performance entries. */
+class GcClock {
+  private readonly pauses: Array<{ start: number; duration: number }> = [];
+  private readonly observer = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) this.pauses.push({ start: entry.startTime, duration: entry.duration });
+  });
+
+  constructor() {
+    this.observer.observe({ entryTypes: ['gc'] });
+  }
+
+  /** Pause time that started within [from, to); entries arrive asynchronously, so this waits a turn first. */
+  async within(from: number, to: number): Promise<number> {
+    await new Promise((resolve) => setImmediate(resolve));
+    return this.pauses.filter((pause) => pause.start >= from && pause.start < to).reduce((sum, pause) => sum + pause.duration, 0);
+  }
+
+  stop(): void {
+    this.observer.disconnect();
+  }
+}
+
+async function measure(builds: Builds, gc: GcClock): Promise<{ run: Run; stats: Record<string, number> }> {
   const clock = { io: 0 };
   const start = performance.now();
   const oldObjects = await readAll(builds.oldRlibs, clock);
@@ -133,7 +158,8 @@ async function measure(builds: Builds): Promise<{ run: Run; stats: Record<string
     added: functions.added.length + data.added.length,
     removed: functions.removed.length + data.removed.length,
   };
-  const run = { readMs: read - start, ioMs: clock.io, diffMs: end - read, totalMs, mbPerS: builds.bytes / 1e6 / (totalMs / 1000) };
+  const gcMs = await gc.within(start, end);
+  const run = { readMs: read - start, ioMs: clock.io, diffMs: end - read, totalMs, gcMs, mbPerS: builds.bytes / 1e6 / (totalMs / 1000) };
   return { run, stats };
 }
 
@@ -145,9 +171,14 @@ function median(values: readonly number[]): number {
 
 // ---- report -------------------------------------------------------------------------
 
+const COLUMNS = ['run', 'read ms', '(io ms)', 'diff ms', 'total ms', '(gc ms)', 'MB/s'];
+
 function row(cells: ReadonlyArray<string | number>): string {
-  const widths = [8, 10, 10, 10, 10, 9];
-  return cells.map((cell, i) => String(typeof cell === 'number' ? cell.toFixed(i === 5 ? 1 : 0) : cell).padStart(widths[i] ?? 10)).join(' ');
+  return cells.map((cell, i) => (typeof cell === 'number' ? cell.toFixed(i === cells.length - 1 ? 1 : 0) : cell).padStart(i === 0 ? 6 : 9)).join(' ');
+}
+
+function cells(label: string | number, run: Omit<Run, 'mbPerS'>, mbPerS: number): Array<string | number> {
+  return [label, run.readMs, run.ioMs, run.diffMs, run.totalMs, run.gcMs, mbPerS];
 }
 
 async function main(): Promise<void> {
@@ -155,30 +186,35 @@ async function main(): Promise<void> {
   const mb = builds.bytes / 1e6;
   console.log(`corpus: ${builds.oldRlibs.length} rlibs per build, ${mb.toFixed(1)} MB per side (old build)`);
 
+  const gc = new GcClock();
   const runs: Run[] = [];
   let stats: Record<string, number> = {};
-  console.log(row(['run', 'read ms', '(io ms)', 'diff ms', 'total ms', 'MB/s']));
+  console.log(row(COLUMNS));
   for (let i = 1; i <= RUNS; i++) {
-    const result = await measure(builds);
+    const result = await measure(builds, gc);
     runs.push(result.run);
     stats = result.stats;
-    const { readMs, ioMs, diffMs, totalMs, mbPerS } = result.run;
-    console.log(row([i, readMs, ioMs, diffMs, totalMs, mbPerS]));
+    console.log(row(cells(i, result.run, result.run.mbPerS)));
   }
+  gc.stop();
   const med = {
     readMs: median(runs.map((r) => r.readMs)),
     ioMs: median(runs.map((r) => r.ioMs)),
     diffMs: median(runs.map((r) => r.diffMs)),
     totalMs: median(runs.map((r) => r.totalMs)),
+    gcMs: median(runs.map((r) => r.gcMs)),
   };
   const mbPerS = mb / (med.totalMs / 1000);
-  console.log(row(['median', med.readMs, med.ioMs, med.diffMs, med.totalMs, mbPerS]));
+  console.log(row(cells('median', med, mbPerS)));
 
   console.log(`objects ${stats.objects} (both sides), atoms ${stats.atoms}, named symbols ${stats.namedSymbols}`);
   console.log(`diff found ${stats.changed} changed, ${stats.added} added, ${stats.removed} removed`);
   const readShare = med.readMs / (med.readMs + med.diffMs);
-  const dominant = readShare >= 0.5 ? `reading/parsing (${pct(readShare)}; readFile ${pct(med.ioMs / med.totalMs)} of the total)` : `diffing: atom index + fingerprints (${pct(1 - readShare)})`;
-  console.log(`dominant phase: ${dominant}`);
+  const dominant = readShare >= 0.5 ? `reading/parsing, ${pct(readShare)} (readFile alone ${pct(med.ioMs / med.totalMs)})` : `diffing (atom index + fingerprints), ${pct(1 - readShare)}`;
+  console.log(`profile hint: ${dominant} of the time; garbage collection pauses are ${pct(med.gcMs / med.totalMs)} of it, across both phases`);
+  // Other work on the machine slows every phase; the load average says whether there was any.
+  const load = loadavg()[0] ?? 0;
+  if (load > 1.5) console.log(`note: the 1-minute load average was ${load.toFixed(1)} on ${cpus().length} cores; the figures are pessimistic`);
   const met = mbPerS >= TARGET_MB_PER_S;
   console.log(`${met ? 'MET' : 'MISSED'}: ${mbPerS.toFixed(1)} MB/s against the target of ${TARGET_MB_PER_S} MB/s (single-threaded JavaScript)`);
 
@@ -186,7 +222,7 @@ async function main(): Promise<void> {
   const json = {
     benchmark: 'diff-throughput',
     date: new Date().toISOString(),
-    machine: { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, node: process.version },
+    machine: { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, node: process.version, loadAverage1m: load },
     corpus: { fixture: 'bench/fixtures/diff-corpus', rlibsPerSide: builds.oldRlibs.length, bytesPerSide: builds.bytes, ...stats },
     runs,
     median: { ...med, mbPerS },

@@ -26,13 +26,16 @@ export function reportError(error: unknown, stderr: NodeJS.WritableStream = proc
     stderr.write(`ipbp: error: ${error.message}\n`);
     return;
   }
-  if (isNodeError(error) && (error.code === 'ENOENT' || error.code === 'EACCES' || error.code === 'EISDIR')) {
+  if (isNodeError(error) && error.code !== undefined && PATH_ERRORS.has(error.code)) {
     stderr.write(`ipbp: error: ${error.message}\n`);
     return;
   }
   const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
   stderr.write(`ipbp: internal error (this is a bug in ipbp):\n${detail}\n`);
 }
+
+/** File system errors caused by the path the user gave: reported in one line, like a malformed input. */
+const PATH_ERRORS = new Set(['ENOENT', 'EACCES', 'EPERM', 'EISDIR', 'ENOTDIR', 'ELOOP', 'ENAMETOOLONG']);
 
 function isNodeError(error: unknown): error is NodeJS.ErrnoException {
   return error instanceof Error && typeof (error as NodeJS.ErrnoException).code === 'string';

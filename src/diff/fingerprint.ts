@@ -46,26 +46,27 @@ export class Fingerprinter {
 
   /** The stable identity of a relocation target, used by the diff and the patch builder alike. */
   targetIdentity(target: ResolvedTarget): string {
-    const [kind, value] = this.identityParts(target);
-    return kind + value;
-  }
-
-  /** The identity as prefix and value, so that hashing it needs no joined string. */
-  private identityParts(target: ResolvedTarget): readonly [string, string] {
+    if (target.type === 'atom' && target.atom.anonymous) {
+      const onStack = this.stack.lastIndexOf(target.atom);
+      if (onStack >= 0) return `cycle:${this.stack.length - onStack}`;
+      return `anon:${this.fingerprint(target.atom)}`;
+    }
     // A named target is its name, whether this build defines it in another
     // codegen unit or in the same one.
-    if (target.type === 'external') return ['sym:', target.name];
-    if (!target.atom.anonymous) return ['sym:', target.atom.name];
-    const onStack = this.stack.lastIndexOf(target.atom);
-    if (onStack >= 0) return ['cycle:', String(this.stack.length - onStack)];
-    return ['anon:', this.fingerprint(target.atom)];
+    return `sym:${targetName(target)}`;
   }
 
   private hashTarget(hasher: Hasher, target: ResolvedTarget): void {
-    const [kind, value] = this.identityParts(target);
-    hasher.strings(kind, value);
+    // Hashes what targetIdentity returns; for the common named target without
+    // building the joined string, as this runs for every relocation.
+    if (target.type === 'atom' && target.atom.anonymous) hasher.string(this.targetIdentity(target));
+    else hasher.strings('sym:', targetName(target));
     hasher.bigint(target.addend);
   }
+}
+
+function targetName(target: ResolvedTarget): string {
+  return target.type === 'external' ? target.name : target.atom.name;
 }
 
 /** The relocations whose site starts inside the atom, found by binary search. */

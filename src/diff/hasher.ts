@@ -60,7 +60,7 @@ export class Hasher {
     let b = this.b ^ (this.a >>> 13);
     a = Math.imul(a ^ (a >>> 16), 0x85ebca6b);
     b = Math.imul(b ^ (b >>> 16), 0xc2b2ae35);
-    return (a >>> 0).toString(16).padStart(8, '0') + (b >>> 0).toString(16).padStart(8, '0');
+    return hex8(a, b);
   }
 
   /** Each UTF-16 unit as its low byte, then its high byte. */
@@ -96,4 +96,16 @@ export class Hasher {
     this.a = a;
     this.b = b;
   }
+}
+
+const HEX = [...'0123456789abcdef'].map((digit) => digit.charCodeAt(0));
+
+/** Both lanes as 16 lowercase hex digits; one string, which a digest per atom makes worth the length. */
+function hex8(a: number, b: number): string {
+  return String.fromCharCode(
+    HEX[(a >>> 28) & 15]!, HEX[(a >>> 24) & 15]!, HEX[(a >>> 20) & 15]!, HEX[(a >>> 16) & 15]!,
+    HEX[(a >>> 12) & 15]!, HEX[(a >>> 8) & 15]!, HEX[(a >>> 4) & 15]!, HEX[a & 15]!,
+    HEX[(b >>> 28) & 15]!, HEX[(b >>> 24) & 15]!, HEX[(b >>> 20) & 15]!, HEX[(b >>> 16) & 15]!,
+    HEX[(b >>> 12) & 15]!, HEX[(b >>> 8) & 15]!, HEX[(b >>> 4) & 15]!, HEX[b & 15]!,
+  );
 }

@@ -2,6 +2,8 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 
 /** The machine-readable events of a session, one JSON object per line. */
 export type SessionEvent =
+  /** Where agents connect, and what they load: lets tools attach more processes of the same build. */
+  | { event: 'session'; socket: string; agent: string; binary: string }
   | { event: 'ready'; pid: number }
   | {
       event: 'patched';

@@ -122,6 +122,7 @@ export async function runSession(options: RunOptions, cwd: string): Promise<void
       });
     };
 
+    reporter.emit({ event: 'session', socket: server.socketPath, agent: agentLibrary, binary: generation.build.binary });
     watcher = new SourceWatcher(generation.patcher.watchedFiles(), onEdit);
     await watcher.ready();
     launch();

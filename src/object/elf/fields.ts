@@ -19,8 +19,12 @@ export function viewOf(bytes: Uint8Array): DataView {
 /** The u64 at `at` as a number, or undefined when it exceeds Number.MAX_SAFE_INTEGER. */
 export function safeU64(view: DataView, at: number): number | undefined {
   const high = view.getUint32(at + 4, true);
+  const low = view.getUint32(at, true);
+  // Returning `low` itself keeps small values small integers: one computed as a
+  // double makes V8 box that field in every section, symbol and relocation.
+  if (high === 0) return low;
   if (high > 0x1fffff) return undefined;
-  return high * 0x100000000 + view.getUint32(at, true);
+  return high * 0x100000000 + low;
 }
 
 /** The u64 at `at` as a bigint; zero, the common value of addresses and symbol values in relocatables, allocates nothing. */

@@ -90,5 +90,5 @@ function readBuildId(reader: ByteReader, notes: ReadonlyArray<{ offset: number; 
 
 /** Round up to a multiple of 4. Arithmetic, not `& ~3`: a 32-bit mask turns sizes of 2^31 and more negative. */
 function align4(value: number): number {
-  return (value + 3) & ~3;
+  return Math.ceil(value / 4) * 4;
 }

@@ -1,6 +1,6 @@
 import { ByteReader } from '../byte-reader.js';
 import { computeExtents } from '../extent.js';
-import type { ObjectFile } from '../model.js';
+import type { ObjectFile, Relocation, RelocationTarget } from '../model.js';
 import type { RelocationType } from '../relocation-type.js';
 import { AARCH64_RELOCATIONS } from './aarch64.js';
 import { X86_64_RELOCATIONS } from './x86_64.js';
@@ -37,6 +37,7 @@ export function readElf(path: string, bytes: Uint8Array): ObjectFile {
     }
   }
 
+  const targets: RelocationTarget[] = [];
   for (const table of headers) {
     if (table.type !== SHT_RELA && table.type !== SHT_REL) continue;
     const target = headers[table.info];
@@ -44,10 +45,21 @@ export function readElf(path: string, bytes: Uint8Array): ObjectFile {
     if (!target || !targetSection) reader.fail('ELF relocation section target', header.sectionHeaderOffset + table.index * 64 + 44, `section ${table.info} does not exist`);
     // Relocations of debug info are not needed by the diff or the patch; skip decoding them.
     if (targetSection.kind === 'metadata') continue;
-    targetSection.relocations.push(...readElfRelocations(reader, table, target, symbols.length, types));
+    // A loop rather than push(...list): spreading a huge table would overflow the stack.
+    for (const relocation of readElfRelocations(reader, table, target, symbols.length, types, targets)) targetSection.relocations.push(relocation);
   }
-  for (const section of sections) section.relocations.sort((a, b) => a.offset - b.offset);
+  // Assemblers emit relocations in offset order, so the sort is nearly always a no-op worth skipping.
+  for (const section of sections) if (!sortedByOffset(section.relocations)) section.relocations.sort(byOffset);
 
   computeExtents(sections, symbols);
   return { path, format: 'elf', architecture: header.architecture, sections, symbols };
+}
+
+function byOffset(a: Relocation, b: Relocation): number {
+  return a.offset - b.offset;
+}
+
+function sortedByOffset(relocations: readonly Relocation[]): boolean {
+  for (let i = 1; i < relocations.length; i++) if (relocations[i - 1]!.offset > relocations[i]!.offset) return false;
+  return true;
 }

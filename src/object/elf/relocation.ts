@@ -1,5 +1,5 @@
 import type { ByteReader } from '../byte-reader.js';
-import type { Relocation } from '../model.js';
+import type { Relocation, RelocationTarget } from '../model.js';
 import type { RelocationType } from '../relocation-type.js';
 import { i64Big, safeU64, viewOf } from './fields.js';
 import { type ElfSectionHeader, SHT_RELA } from './section-header.js';
@@ -7,13 +7,18 @@ import { type ElfSectionHeader, SHT_RELA } from './section-header.js';
 const RELA_SIZE = 24;
 const REL_SIZE = 16;
 
-/** Decode one SHT_RELA or SHT_REL section that applies to `target`. */
+/**
+ * Decode one SHT_RELA or SHT_REL section that applies to `target`. Relocations
+ * to one symbol share their (read-only) target record through `targets`,
+ * which the caller keeps for the whole object.
+ */
 export function readElfRelocations(
   reader: ByteReader,
   table: ElfSectionHeader,
   target: ElfSectionHeader,
   symbolCount: number,
   types: ReadonlyMap<number, RelocationType>,
+  targets: RelocationTarget[] = [],
 ): Relocation[] {
   const withAddend = table.type === SHT_RELA;
   const entrySize = withAddend ? RELA_SIZE : REL_SIZE;
@@ -38,7 +43,7 @@ export function readElfRelocations(
     let addend: bigint;
     if (!withAddend) addend = implicitAddend(reader, target, offset, type.width);
     else addend = inside ? i64Big(view, at + 16) : reader.i64('ELF relocation addend', at + 16);
-    relocations.push({ offset, kind: type.kind, width: type.width, target: { symbol }, addend, raw: rawOf(typeNumber, type) });
+    relocations.push({ offset, kind: type.kind, width: type.width, target: (targets[symbol] ??= { symbol }), addend, raw: rawOf(typeNumber, type) });
   }
   return relocations;
 }

@@ -46,6 +46,7 @@ export function readElfSymbols(
       shndx = reader.u32('ELF extended symbol section index', extendedIndices.offset + index * 4);
     }
     const value = inside ? u64Big(view, at + 8) : reader.u64('ELF symbol value', at + 8);
+    const safeValue = inside ? safeU64(view, at + 8) : undefined;
     const size = (inside ? safeU64(view, at + 16) : undefined) ?? reader.u64AsNumber('ELF symbol size', at + 16);
     const type = info & 0xf;
     const defined = shndx !== SHN_UNDEF && (shndx < SHN_LORESERVE || shndx > SHN_XINDEX);
@@ -53,7 +54,7 @@ export function readElfSymbols(
     let name = nameOffset === 0 ? '' : readName(reader, strtab.offset + nameOffset, stringsEnd, at);
     // Section symbols are nameless in the string table; give them their section's name.
     if (type === STT_SECTION && defined) name = sections[shndx]!.name;
-    const offset = defined ? toOffset(reader, value, at) : 0;
+    const offset = defined ? (safeValue ?? toOffset(reader, value, at)) : 0;
     symbols.push({
       index,
       name,
