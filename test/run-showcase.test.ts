@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { connect } from 'node:net';
+import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { readElfImage } from '../src/object/elf/image.js';
@@ -124,9 +126,26 @@ describe('ipbp run patches a running program (examples/showcase)', () => {
     await session.waitForLine(/^tick=\d+ value=3 pointer=3 same-pointer=true$/, from);
   });
 
-  test('Ctrl-C stops the app and ipbp and leaves no process behind', async () => {
+  test('the heap, threads and a socket opened before the patches are still there', async () => {
+    const { match } = await session.waitForLine(/^tick=\d+ port=(\d+)$/, session.stdout.length);
+    const reply = await new Promise<string>((resolve, reject) => {
+      const socket = connect(Number(match[1]), '127.0.0.1');
+      let text = '';
+      socket.setEncoding('utf8');
+      socket.on('data', (chunk: string) => (text += chunk));
+      socket.on('end', () => resolve(text));
+      socket.on('error', reject);
+    });
+    assert.equal(reply, 'still listening\n');
+    // The boxed closure and trait object built before the first patch still answer.
+    await session.waitForLine(/ area=10 closure=201 describe=\[\d+\]$/, session.stdout.length);
+  });
+
+  test('Ctrl-C stops the app and ipbp and leaves no process and no temporary file behind', async () => {
+    const info = await session.waitForEvent((event) => event.event === 'session');
     const code = await session.stop();
     assert.equal(code, 0);
     assert.throws(() => process.kill(pid, 0), 'the app process is gone');
+    assert.equal(existsSync(dirname(String(info.socket))), false, 'the private session directory is removed');
   });
 });

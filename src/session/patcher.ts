@@ -43,6 +43,8 @@ const ENTRY_JUMP_BYTES = 5;
  */
 export class Patcher {
   private readonly baselines = new Map<string, ObjectFile[]>();
+  /** The newest rlib of each library crate rebuilt so far: later rounds compile against it, not cargo's. */
+  private readonly latestLibraries = new Map<string, string>();
   private readonly sources = new Map<string, Set<string>>();
   private readonly history: BuiltPatch[] = [];
   private readonly reference: LiveSymbols;
@@ -108,7 +110,7 @@ export class Patcher {
     const diffMs = performance.now() - diffStart;
     const nothingChanged = diffs.every(({ diff }) => diff.changedAtoms.length === 0 && diff.addedAtoms.length === 0);
     if (nothingChanged) {
-      for (const { unit, objects } of diffs) this.baselines.set(unit.key, objects);
+      this.adopt(diffs, compiled);
       this.reporter.info(`no code changed in ${files.map((file) => basename(file)).join(', ')} (compile ${ms(compileMs)})`);
       this.reporter.emit({ event: 'no-change', files: [...files] });
       return false;
@@ -144,7 +146,7 @@ export class Patcher {
       pids.push(state.pid);
     }
     this.history.push(built);
-    for (const { unit, objects } of diffs) this.baselines.set(unit.key, objects);
+    this.adopt(diffs, compiled);
     for (const crate of compiled) await this.refreshSources(crate);
 
     const changed = plan.changed.map(demangleWithoutHash);
@@ -175,8 +177,14 @@ export class Patcher {
     }
   }
 
+  /** What this round built is now what the processes run. */
+  private adopt(diffs: ReadonlyArray<{ unit: CrateUnit; objects: ObjectFile[] }>, compiled: readonly CompiledCrate[]): void {
+    for (const { unit, objects } of diffs) this.baselines.set(unit.key, objects);
+    for (const crate of compiled) if (crate.rlib) this.latestLibraries.set(crate.unit.key, crate.rlib);
+  }
+
   private async compile(affected: readonly CrateUnit[], id: number): Promise<CompiledCrate[]> {
-    const rebuilt = new Map<string, string>();
+    const rebuilt = new Map<string, string>(this.latestLibraries);
     const compiled: CompiledCrate[] = [];
     for (const unit of affected) {
       const crate = await recompileCrate(unit, join(this.sessionDir, 'build', `${id}-${this.nextAttempt++}`, unit.key.replace(':', '-')), rebuilt);

@@ -1,6 +1,8 @@
 //! The showcase app prints what each kind of call returns, every tick. The
 //! end-to-end tests edit it while it runs and read the same process's output.
 use shapes::{describe, Shape, Square};
+use std::io::Write;
+use std::net::TcpListener;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -25,7 +27,17 @@ struct Holder {
     callback: Box<dyn Fn(u64) -> u64>,
 }
 
+/// A socket opened before any patch; the tests connect to it after patching.
+fn serve_forever(listener: TcpListener) {
+    for mut stream in listener.incoming().flatten() {
+        let _ = stream.write_all(b"still listening\n");
+    }
+}
+
 fn main() {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
+    let port = listener.local_addr().expect("local address").port();
+    std::thread::spawn(move || serve_forever(listener));
     let value_pointer: fn() -> u64 = value;
     let holder = Holder { callback: Box::new(|x| x + 100) };
     let shape: Box<dyn Shape> = Box::new(Square(3));
@@ -39,6 +51,7 @@ fn main() {
             Err(_) => "panicked".to_string(),
         };
         println!("tick={tick} risky={risky} extra={}", extra());
+        println!("tick={tick} port={port}");
         std::thread::sleep(Duration::from_millis(100));
     }
 }
