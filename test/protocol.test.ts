@@ -45,6 +45,7 @@ const golden: ReadonlyArray<readonly [string, Message]> = [
         { from: 0x5555_5555_5130n, to: 0x5555_5155_5000n },
         { from: 0xfedc_ba98_7654_3210n, to: 0x0123_4567_89ab_cdefn },
       ],
+      hooks: 0x5555_5558_1230n,
     },
   ],
   [
@@ -117,11 +118,11 @@ describe('decodeMessage', () => {
 describe('encodeMessage', () => {
   it('refuses values that do not fit their wire type', () => {
     assertThrowsProtocolError(
-      () => encodeMessage({ type: 'load-patch', patchId: -1, buildId, path: '', base: 0n, redirects: [] }),
+      () => encodeMessage({ type: 'load-patch', patchId: -1, buildId, path: '', base: 0n, redirects: [], hooks: 0n }),
       /patch_id: -1 is not a u32/,
     );
     assertThrowsProtocolError(
-      () => encodeMessage({ type: 'load-patch', patchId: 1, buildId, path: '', base: 1n << 64n, redirects: [] }),
+      () => encodeMessage({ type: 'load-patch', patchId: 1, buildId, path: '', base: 1n << 64n, redirects: [], hooks: 0n }),
       /base: 18446744073709551616 is not a u64/,
     );
   });
@@ -184,6 +185,7 @@ const anyMessage: fc.Arbitrary<Message> = fc.oneof(
     path: text,
     base: u64,
     redirects: fc.array(fc.record({ from: u64, to: u64 }), { maxLength: 8 }),
+    hooks: u64,
   }),
   fc.record({
     type: fc.constant('patch-result' as const),

@@ -16,6 +16,8 @@ export interface LoadPatchRequest {
   /** Where the patch's first byte must be mapped; the agent refuses the patch if dlopen put it elsewhere. */
   readonly base: bigint;
   readonly redirects: readonly Redirect[];
+  /** Runtime address of the app's hook table (the `ipbp` crate); 0 or absent when it has none. */
+  readonly hooks?: bigint;
 }
 
 export interface PatchResult {
@@ -96,7 +98,7 @@ export class AgentConnection extends EventEmitter<AgentConnectionEvents> {
     }
     let frame: Buffer;
     try {
-      frame = encodeFrame(encodeMessage({ type: 'load-patch', ...request }));
+      frame = encodeFrame(encodeMessage({ type: 'load-patch', ...request, hooks: request.hooks ?? 0n }));
     } catch (error) {
       return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }

@@ -49,6 +49,8 @@ export interface LoadPatchMessage {
   /** Where the patch's first byte must be mapped; the agent refuses the patch if dlopen put it elsewhere. */
   readonly base: bigint;
   readonly redirects: readonly Redirect[];
+  /** Runtime address of the app's `IPBP_HOOK_TABLE_V1` (the `ipbp` crate), or 0 when it has none. */
+  readonly hooks: bigint;
 }
 
 /** agent -> CLI, answering each `load-patch` in order. */
@@ -96,6 +98,7 @@ export function encodeMessage(message: Message): Buffer {
         out.u64('load-patch.redirect.from', redirect.from);
         out.u64('load-patch.redirect.to', redirect.to);
       }
+      out.u64('load-patch.hooks', message.hooks);
       break;
     case 'patch-result':
       out.u32('patch-result.patch_id', message.patchId);
@@ -148,7 +151,8 @@ function decodeFields(input: WireReader, tag: number): Message {
       for (let i = 0; i < count; i++) {
         redirects.push({ from: input.u64('load-patch.redirect.from'), to: input.u64('load-patch.redirect.to') });
       }
-      return { type: 'load-patch', patchId, buildId, path, base, redirects };
+      const hooks = input.u64('load-patch.hooks');
+      return { type: 'load-patch', patchId, buildId, path, base, redirects, hooks };
     }
     case TAG['patch-result']:
       return {

@@ -35,6 +35,8 @@ export class UnpatchableChange extends Error {
 }
 
 const ENTRY_JUMP_BYTES = 5;
+/** The `ipbp` crate's hook table; present only in apps that use the crate. */
+const APP_HOOK_TABLE = 'IPBP_HOOK_TABLE_V1';
 
 /**
  * The dev loop's heart: an edit goes in, the running processes come out
@@ -229,6 +231,7 @@ export class Patcher {
       path: linked.path,
       base,
       redirects,
+      hooks: state.live.originalOf(APP_HOOK_TABLE)?.address ?? 0n,
     });
     const loadMs = performance.now() - loadStart;
     if (!result.ok) throw new Error(`process ${state.pid} refused patch ${patch.id}: ${result.message}`);

@@ -47,6 +47,10 @@ export class IpbpRun {
   static async start(example: string, args: readonly string[] = [], env: NodeJS.ProcessEnv = {}): Promise<IpbpRun> {
     const directory = await mkdtemp(join(tmpdir(), `ipbp-e2e-${example}-`));
     await cp(join(repository, 'examples', example), directory, { recursive: true, filter: (source) => !source.includes('/target') });
+    // Examples that depend on the repository's crates name them relative to examples/.
+    const manifest = join(directory, 'Cargo.toml');
+    const text = await readFile(manifest, 'utf8');
+    await writeFile(manifest, text.replaceAll('path = "../../crates/', `path = "${join(repository, 'crates')}/`));
     const eventsPath = join(directory, 'events.jsonl');
     const child = spawn(process.execPath, [join(repository, 'bin', 'ipbp.js'), 'run', '--events', eventsPath, ...args], {
       cwd: directory,

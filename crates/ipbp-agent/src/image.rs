@@ -122,6 +122,27 @@ pub fn code_segment_protection(address: u64, len: u64) -> Option<libc::c_int> {
     found
 }
 
+/// Whether `[address, address + len)` lies in a readable loaded segment of
+/// some object, so that the agent may read a structure there.
+pub fn is_readable(address: u64, len: u64) -> bool {
+    let mut found = false;
+    for_each_object(|object| {
+        for phdr in program_headers(object) {
+            if phdr.p_type != libc::PT_LOAD || phdr.p_flags & libc::PF_R == 0 {
+                continue;
+            }
+            let start = object.dlpi_addr.wrapping_add(phdr.p_vaddr);
+            let end = start.saturating_add(phdr.p_memsz);
+            if address >= start && address.saturating_add(len) <= end {
+                found = true;
+                return false;
+            }
+        }
+        true
+    });
+    found
+}
+
 pub fn page_size() -> u64 {
     // SAFETY: sysconf has no preconditions.
     let size = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };

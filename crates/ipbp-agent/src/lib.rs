@@ -11,6 +11,7 @@
 #[cfg(not(all(target_os = "linux", target_arch = "x86_64")))]
 compile_error!("the ipbp agent supports Linux x86_64 only for now");
 
+mod app_hooks;
 mod code_writer;
 mod env_scrub;
 mod frame_io;

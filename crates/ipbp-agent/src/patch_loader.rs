@@ -1,6 +1,7 @@
 //! Handling `load-patch`: check the build, load the library at the address
 //! it was made for, redirect the changed functions into it.
 
+use crate::app_hooks::AppHooks;
 use crate::protocol::{Message, Redirect};
 use crate::redirect::apply_redirects;
 use std::ffi::{c_void, CStr, CString};
@@ -25,6 +26,8 @@ pub struct PatchRequest<'a> {
     pub path: &'a str,
     pub base: u64,
     pub redirects: &'a [Redirect],
+    /// The app's hook table (the `ipbp` crate), or 0.
+    pub hooks: u64,
 }
 
 /// Loads one patch and answers with the `patch-result` to send back.
@@ -51,9 +54,21 @@ pub fn load_patch(
         check_mapped_at(handle, request.path, request.base)?;
         load_us = started.elapsed().as_micros() as u64;
 
+        let hooks = AppHooks::find(request.hooks);
+        if let Some(hooks) = &hooks {
+            hooks.before_patch(request.patch_id);
+        }
         let started = Instant::now();
-        apply_redirects(request.redirects)?;
+        match &hooks {
+            Some(hooks) => {
+                hooks.at_sync_point(request.patch_id, || apply_redirects(request.redirects))?
+            }
+            None => apply_redirects(request.redirects)?,
+        }
         redirect_us = started.elapsed().as_micros() as u64;
+        if let Some(hooks) = &hooks {
+            hooks.after_patch(request.patch_id);
+        }
         Ok::<(), String>(())
     })();
     Message::PatchResult {
@@ -175,6 +190,7 @@ mod tests {
             path,
             base: 0x1000,
             redirects: &[],
+            hooks: 0,
         }
     }
 

@@ -48,6 +48,9 @@ pub enum Message {
         path: String,
         base: u64,
         redirects: Vec<Redirect>,
+        /// Runtime address of the app's `IPBP_HOOK_TABLE_V1` (the `ipbp`
+        /// crate), or 0 when the app does not use it.
+        hooks: u64,
     },
     /// agent -> CLI, one per `LoadPatch`, in order.
     PatchResult {
@@ -110,6 +113,7 @@ impl Message {
                 path,
                 base,
                 redirects,
+                hooks,
             } => {
                 out.u8(TAG_LOAD_PATCH);
                 out.u32(*patch_id);
@@ -121,6 +125,7 @@ impl Message {
                     out.u64(redirect.from);
                     out.u64(redirect.to);
                 }
+                out.u64(*hooks);
             }
             Message::PatchResult {
                 patch_id,
@@ -182,12 +187,14 @@ impl Message {
                         to: input.u64("load-patch.redirect.to")?,
                     });
                 }
+                let hooks = input.u64("load-patch.hooks")?;
                 Message::LoadPatch {
                     patch_id,
                     build_id,
                     path,
                     base,
                     redirects,
+                    hooks,
                 }
             }
             TAG_PATCH_RESULT => Message::PatchResult {

@@ -82,6 +82,7 @@ fn serve_connection(
                 path,
                 base,
                 redirects,
+                hooks,
             } => {
                 let request = PatchRequest {
                     patch_id,
@@ -89,6 +90,7 @@ fn serve_connection(
                     path: &path,
                     base,
                     redirects: &redirects,
+                    hooks,
                 };
                 // A panic while loading one patch becomes that patch's
                 // error, not a dropped connection.

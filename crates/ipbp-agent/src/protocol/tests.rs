@@ -65,6 +65,7 @@ fn golden_load_patch() {
                     to: 0x0123_4567_89ab_cdef,
                 },
             ],
+            hooks: 0x5555_5558_1230,
         },
     );
 }
