@@ -60,7 +60,14 @@ const golden: ReadonlyArray<readonly [string, Message]> = [
     },
   ],
   ['log.bin', { type: 'log', message: 'thread 17 was slow to stop ✓' }],
+  ['challenge.bin', { type: 'challenge', nonce: byteRange(0, 32) }],
+  ['auth.bin', { type: 'auth', nonce: byteRange(32, 64), mac: byteRange(64, 96) }],
+  ['auth-ok.bin', { type: 'auth-ok', mac: byteRange(96, 128) }],
 ];
+
+function byteRange(from: number, to: number): Uint8Array {
+  return Uint8Array.from({ length: to - from }, (_, i) => from + i);
+}
 
 function onlyPayload(frame: Uint8Array): Buffer {
   const payloads = new FrameSplitter().push(frame);
@@ -196,6 +203,9 @@ const anyMessage: fc.Arbitrary<Message> = fc.oneof(
     redirectUs: u64,
   }),
   fc.record({ type: fc.constant('log' as const), message: text }),
+  fc.record({ type: fc.constant('challenge' as const), nonce: blob }),
+  fc.record({ type: fc.constant('auth' as const), nonce: blob, mac: blob }),
+  fc.record({ type: fc.constant('auth-ok' as const), mac: blob }),
 );
 
 describe('properties', () => {

@@ -132,6 +132,9 @@ export class AgentConnection extends EventEmitter<AgentConnectionEvents> {
         return;
       case 'hello':
       case 'load-patch':
+      case 'challenge':
+      case 'auth':
+      case 'auth-ok':
         this.finish(`protocol error: the agent sent an unexpected ${message.type} message`);
         return;
       default: {

@@ -16,7 +16,7 @@ export { ProtocolError } from './protocol-error.js';
 
 export const PROTOCOL_VERSION = 1;
 
-const TAG = { hello: 1, 'load-patch': 2, 'patch-result': 3, log: 4 } as const;
+const TAG = { hello: 1, 'load-patch': 2, 'patch-result': 3, log: 4, challenge: 5, auth: 6, 'auth-ok': 7 } as const;
 
 /** agent -> CLI, once, right after the agent connects. */
 export interface HelloMessage {
@@ -71,7 +71,26 @@ export interface LogMessage {
   readonly message: string;
 }
 
-export type Message = HelloMessage | LoadPatchMessage | PatchResultMessage | LogMessage;
+/** CLI -> agent, first on a TCP connection: a fresh random nonce. */
+export interface ChallengeMessage {
+  readonly type: 'challenge';
+  readonly nonce: Uint8Array;
+}
+
+/** agent -> CLI: the agent's nonce and HMAC-SHA256(token, "ipbp-agent" ‖ challenge nonce ‖ agent nonce). */
+export interface AuthMessage {
+  readonly type: 'auth';
+  readonly nonce: Uint8Array;
+  readonly mac: Uint8Array;
+}
+
+/** CLI -> agent: HMAC-SHA256(token, "ipbp-cli" ‖ agent nonce ‖ challenge nonce), the CLI's proof. */
+export interface AuthOkMessage {
+  readonly type: 'auth-ok';
+  readonly mac: Uint8Array;
+}
+
+export type Message = HelloMessage | LoadPatchMessage | PatchResultMessage | LogMessage | ChallengeMessage | AuthMessage | AuthOkMessage;
 export type MessageType = Message['type'];
 
 /** The payload of `message` (without the frame's length prefix). */
@@ -109,6 +128,16 @@ export function encodeMessage(message: Message): Buffer {
       break;
     case 'log':
       out.string('log.message', message.message);
+      break;
+    case 'challenge':
+      out.bytes('challenge.nonce', message.nonce);
+      break;
+    case 'auth':
+      out.bytes('auth.nonce', message.nonce);
+      out.bytes('auth.mac', message.mac);
+      break;
+    case 'auth-ok':
+      out.bytes('auth-ok.mac', message.mac);
       break;
     default:
       return unreachable(message);
@@ -165,6 +194,12 @@ function decodeFields(input: WireReader, tag: number): Message {
       };
     case TAG.log:
       return { type: 'log', message: input.string('log.message') };
+    case TAG.challenge:
+      return { type: 'challenge', nonce: input.bytes('challenge.nonce') };
+    case TAG.auth:
+      return { type: 'auth', nonce: input.bytes('auth.nonce'), mac: input.bytes('auth.mac') };
+    case TAG['auth-ok']:
+      return { type: 'auth-ok', mac: input.bytes('auth-ok.mac') };
     default:
       throw new ProtocolError(`unknown message tag ${tag}`);
   }

@@ -7,6 +7,7 @@ import { rm } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { AgentConnection } from './agent-connection.js';
+import { authenticateAgent } from './token-auth.js';
 import { createPrivateDirectory } from './private-directory.js';
 
 /** Linux's `sun_path` holds 108 bytes, the final NUL included. */
@@ -17,6 +18,11 @@ export interface PatchServerOptions {
   readonly parentDirectory?: string;
   /** How long a new connection may take to say hello. */
   readonly helloTimeoutMs?: number;
+  /**
+   * Also listen on TCP, for agents on other devices. Every TCP peer must
+   * prove it knows `token` before it is heard; the CLI proves it back.
+   */
+  readonly tcp?: { readonly host: string; readonly port: number; readonly token: Uint8Array };
 }
 
 export type PatchServerEvents = {
@@ -31,6 +37,9 @@ export class PatchServer extends EventEmitter<PatchServerEvents> {
   private readonly live = new Set<AgentConnection>();
   private readonly sockets = new Set<Socket>();
   private closing: Promise<void> | undefined;
+  private tcpServer: Server | undefined;
+  /** The TCP address agents of other devices connect to, when listening. */
+  tcpAddress: { host: string; port: number } | undefined;
 
   private constructor(
     readonly directory: string,
@@ -40,6 +49,33 @@ export class PatchServer extends EventEmitter<PatchServerEvents> {
   ) {
     super();
     server.on('connection', (socket) => this.accept(socket));
+  }
+
+  private async listenOnTcp(options: NonNullable<PatchServerOptions['tcp']>): Promise<void> {
+    const server = createServer((socket) => {
+      this.sockets.add(socket);
+      socket.once('close', () => this.sockets.delete(socket));
+      authenticateAgent(socket, options.token, this.helloTimeoutMs).then(
+        () => {
+          this.accept(socket);
+          socket.resume();
+        },
+        (error: Error) => {
+          socket.destroy();
+          this.emit('refused', `tcp peer ${socket.remoteAddress ?? '?'}: ${error.message}`);
+        },
+      );
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port, options.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    const address = server.address();
+    if (address && typeof address === 'object') this.tcpAddress = { host: address.address, port: address.port };
+    this.tcpServer = server;
   }
 
   /** Creates the private directory and listens on `<directory>/agent.sock`. */
@@ -58,7 +94,16 @@ export class PatchServer extends EventEmitter<PatchServerEvents> {
           resolve();
         });
       });
-      return new PatchServer(directory, socketPath, server, options.helloTimeoutMs ?? 5000);
+      const patchServer = new PatchServer(directory, socketPath, server, options.helloTimeoutMs ?? 5000);
+      if (options.tcp) {
+        try {
+          await patchServer.listenOnTcp(options.tcp);
+        } catch (error) {
+          await patchServer.close();
+          throw error;
+        }
+      }
+      return patchServer;
     } catch (error) {
       await rm(directory, { recursive: true, force: true });
       throw error;
@@ -102,6 +147,8 @@ export class PatchServer extends EventEmitter<PatchServerEvents> {
     for (const connection of this.live) connection.close('the CLI is shutting down');
     for (const socket of this.sockets) socket.destroy();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    const tcp = this.tcpServer;
+    if (tcp) await new Promise<void>((resolve) => tcp.close(() => resolve()));
     await rm(this.directory, { recursive: true, force: true });
   }
 

@@ -3,7 +3,6 @@
 use crate::protocol::{frame, MAX_PAYLOAD_BYTES};
 use std::io::{self, Read};
 use std::os::fd::AsRawFd;
-use std::os::unix::net::UnixStream;
 
 #[derive(Debug)]
 pub enum FrameError {
@@ -58,7 +57,7 @@ pub fn read_frame(stream: &mut impl Read) -> Result<Vec<u8>, FrameError> {
 /// gone, the app must get an error here, not a SIGPIPE that could kill it
 /// (not every app ignores SIGPIPE, and a Rust app only does so once `main`
 /// starts).
-pub fn write_frame(stream: &UnixStream, payload: &[u8]) -> io::Result<()> {
+pub fn write_frame(stream: &(impl AsRawFd + ?Sized), payload: &[u8]) -> io::Result<()> {
     if payload.len() > MAX_PAYLOAD_BYTES {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,

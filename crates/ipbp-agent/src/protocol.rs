@@ -20,6 +20,9 @@ const TAG_HELLO: u8 = 1;
 const TAG_LOAD_PATCH: u8 = 2;
 const TAG_PATCH_RESULT: u8 = 3;
 const TAG_LOG: u8 = 4;
+const TAG_CHALLENGE: u8 = 5;
+const TAG_AUTH: u8 = 6;
+const TAG_AUTH_OK: u8 = 7;
 
 /// One function entry to overwrite with a jump: `from` is where the running
 /// code lives, `to` where its replacement lives.
@@ -62,6 +65,14 @@ pub enum Message {
     },
     /// agent -> CLI, a warning the CLI should show.
     Log { message: String },
+    /// CLI -> agent, first on a TCP connection: a fresh random nonce.
+    Challenge { nonce: Vec<u8> },
+    /// agent -> CLI: the agent's nonce and its proof of the session token,
+    /// HMAC-SHA256(token, "ipbp-agent" || challenge nonce || agent nonce).
+    Auth { nonce: Vec<u8>, mac: Vec<u8> },
+    /// CLI -> agent: the CLI's proof of the same token,
+    /// HMAC-SHA256(token, "ipbp-cli" || agent nonce || challenge nonce).
+    AuthOk { mac: Vec<u8> },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,6 +93,9 @@ impl Message {
             Message::LoadPatch { .. } => "load-patch",
             Message::PatchResult { .. } => "patch-result",
             Message::Log { .. } => "log",
+            Message::Challenge { .. } => "challenge",
+            Message::Auth { .. } => "auth",
+            Message::AuthOk { .. } => "auth-ok",
         }
     }
 
@@ -145,6 +159,19 @@ impl Message {
                 out.u8(TAG_LOG);
                 out.bytes(message.as_bytes());
             }
+            Message::Challenge { nonce } => {
+                out.u8(TAG_CHALLENGE);
+                out.bytes(nonce);
+            }
+            Message::Auth { nonce, mac } => {
+                out.u8(TAG_AUTH);
+                out.bytes(nonce);
+                out.bytes(mac);
+            }
+            Message::AuthOk { mac } => {
+                out.u8(TAG_AUTH_OK);
+                out.bytes(mac);
+            }
         }
         out.0
     }
@@ -206,6 +233,16 @@ impl Message {
             },
             TAG_LOG => Message::Log {
                 message: input.string("log.message")?,
+            },
+            TAG_CHALLENGE => Message::Challenge {
+                nonce: input.bytes("challenge.nonce")?.to_vec(),
+            },
+            TAG_AUTH => Message::Auth {
+                nonce: input.bytes("auth.nonce")?.to_vec(),
+                mac: input.bytes("auth.mac")?.to_vec(),
+            },
+            TAG_AUTH_OK => Message::AuthOk {
+                mac: input.bytes("auth-ok.mac")?.to_vec(),
             },
             other => {
                 return Err(DecodeError(format!("unknown message tag {other}")));

@@ -1,22 +1,26 @@
 //! The agent thread: connect to the CLI, say hello, serve requests in
 //! order; on any trouble drop the connection and connect again.
 
+use crate::endpoint::Endpoint;
 use crate::frame_io::{read_frame, write_frame, FrameError};
 use crate::image::{describe_main_image, MainImage};
 use crate::log::agent_log;
 use crate::patch_loader::{load_patch, LoadedPatch, PatchRequest};
+use crate::peer_auth::{authenticate_cli, check_unix_peer};
 use crate::protocol::{Message, PROTOCOL_VERSION};
 use std::any::Any;
+use std::io::Read;
+use std::net::TcpStream;
+use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::path::Path;
 use std::time::Duration;
 
 /// Cheap enough to run forever while no CLI listens: one failed connect(2)
 /// every 100 ms.
 const RECONNECT_PAUSE: Duration = Duration::from_millis(100);
 
-pub fn serve_forever(socket_path: &Path) -> ! {
+pub fn serve_forever(endpoint: &Endpoint) -> ! {
     let image = describe_main_image();
     if image.build_id.is_empty() {
         agent_log!("the executable has no GNU build id, so every patch will be refused (link it with -Wl,--build-id)");
@@ -24,39 +28,60 @@ pub fn serve_forever(socket_path: &Path) -> ! {
     // Outlives connections: a new CLI must not make us forget what is loaded.
     let mut loaded: Vec<LoadedPatch> = Vec::new();
     loop {
-        if let Ok(stream) = UnixStream::connect(socket_path) {
-            let served = catch_unwind(AssertUnwindSafe(|| {
-                serve_connection(&stream, &image, &mut loaded)
-            }));
-            match served {
-                Ok(Ok(())) => {}
-                Ok(Err(reason)) => {
-                    agent_log!(
-                        "dropping the connection to {}: {reason}",
-                        socket_path.display()
-                    );
-                    // Best effort: the CLI may still be reading.
-                    let _ = write_frame(
-                        &stream,
-                        &Message::Log {
-                            message: format!("agent dropped the connection: {reason}"),
-                        }
-                        .encode(),
-                    );
+        let outcome = match endpoint {
+            Endpoint::Unix(path) => UnixStream::connect(path).ok().map(|stream| {
+                let result = check_unix_peer(&stream)
+                    .and_then(|()| serve_guarded(&stream, &image, &mut loaded));
+                (result, Box::new(stream) as Box<dyn AsRawFd>)
+            }),
+            Endpoint::Tcp { address, token } => TcpStream::connect(address).ok().map(|stream| {
+                let result = authenticate_cli(&stream, token)
+                    .and_then(|()| serve_guarded(&stream, &image, &mut loaded));
+                (result, Box::new(stream) as Box<dyn AsRawFd>)
+            }),
+        };
+        if let Some((Err(reason), stream)) = outcome {
+            agent_log!(
+                "dropping the connection to {}: {reason}",
+                endpoint.describe()
+            );
+            // Best effort: the CLI may still be reading.
+            let _ = write_frame(
+                &*stream,
+                &Message::Log {
+                    message: format!("agent dropped the connection: {reason}"),
                 }
-                Err(panic) => agent_log!("internal error, reconnecting: {}", panic_text(&*panic)),
-            }
+                .encode(),
+            );
         }
         std::thread::sleep(RECONNECT_PAUSE);
     }
 }
 
-/// Returns `Ok` when the CLI hung up, `Err` with the reason for dropping it.
-fn serve_connection(
-    stream: &UnixStream,
+/// Serves one connection; a panic inside becomes a reason to reconnect.
+fn serve_guarded<S>(
+    stream: &S,
     image: &MainImage,
     loaded: &mut Vec<LoadedPatch>,
-) -> Result<(), String> {
+) -> Result<(), String>
+where
+    S: AsRawFd,
+    for<'a> &'a S: Read,
+{
+    catch_unwind(AssertUnwindSafe(|| serve_connection(stream, image, loaded)))
+        .unwrap_or_else(|panic| Err(format!("internal error: {}", panic_text(&*panic))))
+}
+
+/// Returns `Ok` when the CLI hung up, `Err` with the reason for dropping it.
+fn serve_connection<S>(
+    stream: &S,
+    image: &MainImage,
+    loaded: &mut Vec<LoadedPatch>,
+) -> Result<(), String>
+where
+    S: AsRawFd,
+    for<'a> &'a S: Read,
+{
     let hello = Message::Hello {
         protocol_version: PROTOCOL_VERSION,
         pid: std::process::id(),
@@ -105,7 +130,12 @@ fn serve_connection(
                     redirect_us: 0,
                 })
             }
-            other @ (Message::Hello { .. } | Message::PatchResult { .. } | Message::Log { .. }) => {
+            other @ (Message::Hello { .. }
+            | Message::PatchResult { .. }
+            | Message::Log { .. }
+            | Message::Challenge { .. }
+            | Message::Auth { .. }
+            | Message::AuthOk { .. }) => {
                 return Err(format!(
                     "the CLI sent a {} message, which only agents send",
                     other.kind()
@@ -116,7 +146,7 @@ fn serve_connection(
     }
 }
 
-fn send(stream: &UnixStream, message: &Message) -> Result<(), String> {
+fn send(stream: &impl AsRawFd, message: &Message) -> Result<(), String> {
     write_frame(stream, &message.encode())
         .map_err(|e| format!("cannot send {}: {e}", message.kind()))
 }

@@ -1,6 +1,7 @@
 //! What runs when the library is loaded: decide whether to start, keep the
 //! injection away from child processes, start the agent thread.
 
+use crate::endpoint::Endpoint;
 use crate::env_scrub::preload_without;
 use crate::log::agent_log;
 use crate::session::serve_forever;
@@ -8,8 +9,6 @@ use std::ffi::{CStr, OsStr};
 use std::os::unix::ffi::OsStrExt;
 use std::panic::catch_unwind;
 use std::path::PathBuf;
-
-const SOCKET_VARIABLE: &str = "IPBP_SOCKET";
 
 /// An `.init_array` entry: the loader calls it once the library is mapped,
 /// before the program's `main`.
@@ -25,21 +24,26 @@ extern "C" fn start_agent() {
 }
 
 fn start_agent_if_requested() {
-    let Some(socket) = std::env::var_os(SOCKET_VARIABLE) else {
-        return; // loaded without the CLI (e.g. by a test harness): stay inert
-    };
     // The loader runs constructors before the program has threads of its
     // own, so changing the environment here races with nobody.
-    std::env::remove_var(SOCKET_VARIABLE);
+    let Some(endpoint) = Endpoint::take_from_env() else {
+        return; // loaded without the CLI (e.g. by a test harness): stay inert
+    };
     remove_self_from_preload();
+    let endpoint = match endpoint {
+        Ok(endpoint) => endpoint,
+        Err(problem) => {
+            agent_log!("not starting: {problem}");
+            return;
+        }
+    };
 
-    let socket = PathBuf::from(socket);
     let spawned = std::thread::Builder::new()
         .name("ipbp-agent".to_owned())
         .spawn(move || {
             // serve_forever catches panics per connection; this is the last
             // line of defence for anything outside that.
-            if catch_unwind(|| serve_forever(&socket)).is_err() {
+            if catch_unwind(|| serve_forever(&endpoint)).is_err() {
                 agent_log!(
                     "the agent thread stopped after an internal error; the app keeps running"
                 );

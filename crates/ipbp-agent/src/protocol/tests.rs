@@ -94,9 +94,44 @@ fn golden_log() {
     );
 }
 
+fn range(from: u8, to: u8) -> Vec<u8> {
+    (from..to).collect()
+}
+
+#[test]
+fn golden_authentication() {
+    check_golden(
+        "challenge.bin",
+        Message::Challenge {
+            nonce: range(0, 32),
+        },
+    );
+    check_golden(
+        "auth.bin",
+        Message::Auth {
+            nonce: range(32, 64),
+            mac: range(64, 96),
+        },
+    );
+    check_golden(
+        "auth-ok.bin",
+        Message::AuthOk {
+            mac: range(96, 128),
+        },
+    );
+}
+
 #[test]
 fn every_truncation_of_every_fixture_is_an_error() {
-    for name in ["hello.bin", "load-patch.bin", "patch-result.bin", "log.bin"] {
+    for name in [
+        "hello.bin",
+        "load-patch.bin",
+        "patch-result.bin",
+        "log.bin",
+        "challenge.bin",
+        "auth.bin",
+        "auth-ok.bin",
+    ] {
         let bytes = fixture(name);
         let payload = payload_of(&bytes);
         for cut in 0..payload.len() {
