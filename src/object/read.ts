@@ -52,7 +52,7 @@ export async function readObjectPath(path: string): Promise<ObjectFile[]> {
 
 const OBJECT_SUFFIXES = ['.o', '.obj', '.a', '.rlib'];
 
-async function listObjectFiles(directory: string): Promise<string[]> {
+export async function listObjectFiles(directory: string): Promise<string[]> {
   const entries = await readdir(directory, { withFileTypes: true, recursive: true });
   return entries
     .filter((entry) => entry.isFile() && OBJECT_SUFFIXES.some((suffix) => entry.name.endsWith(suffix)))

@@ -1,0 +1,8 @@
+fn main() {
+    let mut tick = 0u64;
+    loop {
+        println!("{}", lib_and_bin::message(tick));
+        tick += 1;
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
