@@ -333,10 +333,14 @@ impl<'a> Reader<'a> {
     }
 
     fn bool(&mut self, field: &str) -> Result<bool, DecodeError> {
+        // The error points at the byte itself, as the TypeScript decoder's does.
+        let start = self.offset;
         match self.u8(field)? {
             0 => Ok(false),
             1 => Ok(true),
-            other => Err(self.error(field, &format!("expected 0 or 1, got {other}"))),
+            other => Err(DecodeError(format!(
+                "{field} at offset {start}: expected 0 or 1, got {other}"
+            ))),
         }
     }
 
@@ -361,5 +365,7 @@ impl<'a> Reader<'a> {
     }
 }
 
+#[cfg(test)]
+mod fuzz_tests;
 #[cfg(test)]
 mod tests;
