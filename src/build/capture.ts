@@ -3,7 +3,8 @@ import { chmod, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/pr
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UserError } from '../cli/errors.js';
-import { readCargoWorkspace } from './cargo-metadata.js';
+import { type BuildScriptOutput, buildInputFiles } from './build-inputs.js';
+import { type CargoWorkspace, readCargoWorkspace } from './cargo-metadata.js';
 import { CAPTURE_DIR_ENV, LINKER_SHIM_ENV, type LinkRecord, type RustcRecord } from './capture-record.js';
 
 export interface BuildSelection {
@@ -23,6 +24,8 @@ export interface CapturedBuild {
   readonly crates: RustcRecord[];
   readonly link: LinkRecord;
   readonly captureDir: string;
+  /** Files that define the build itself (manifests, lock file, build scripts…): a change to one is not patchable. */
+  readonly buildInputs: string[];
 }
 
 const wrappersDir = join(dirname(fileURLToPath(import.meta.url)), 'wrappers');
@@ -48,7 +51,7 @@ export async function captureBuild(selection: BuildSelection, sessionDir: string
   if (selection.features) args.push('--features', selection.features);
   if (selection.release) args.push('--release');
   const env = { ...process.env, RUSTC_WORKSPACE_WRAPPER: rustcShim, [CAPTURE_DIR_ENV]: captureDir, [LINKER_SHIM_ENV]: linkerShim };
-  const executables = await runCargo(args, env, cwd);
+  const { executables, buildScripts } = await runCargo(args, env, cwd);
   if (executables.length === 0) throw new UserError('cargo built no executable; choose one with --bin or --example', 'no-binary');
   if (executables.length > 1) {
     throw new UserError(`cargo built several executables; choose one with --bin or --example`, 'several-binaries', executables);
@@ -62,7 +65,18 @@ export async function captureBuild(selection: BuildSelection, sessionDir: string
       'a custom linker configuration may bypass `-C linker`; please report this project layout',
     ]);
   }
-  return { workspaceRoot: workspace.root, binary, crates, link, captureDir };
+  const buildInputs = await buildInputFiles(workspace, crates, workspaceBuildScripts(workspace, buildScripts));
+  return { workspaceRoot: workspace.root, binary, crates, link, captureDir, buildInputs };
+}
+
+/** The build script runs of workspace packages; those of registry dependencies are covered by Cargo.lock. */
+function workspaceBuildScripts(workspace: CargoWorkspace, runs: ReadonlyArray<{ packageId: string; outDir: string }>): BuildScriptOutput[] {
+  const outputs: BuildScriptOutput[] = [];
+  for (const run of runs) {
+    const member = workspace.members.find((candidate) => candidate.id === run.packageId);
+    if (member) outputs.push({ packageDirectory: dirname(member.manifestPath), outDir: run.outDir });
+  }
+  return outputs;
 }
 
 async function writeShim(directory: string, name: string, script: string): Promise<string> {
@@ -72,11 +86,18 @@ async function writeShim(directory: string, name: string, script: string): Promi
   return path;
 }
 
-/** Runs cargo, passing its rendered diagnostics through, and returns the executables it produced. */
-function runCargo(args: string[], env: NodeJS.ProcessEnv, cwd: string): Promise<string[]> {
+interface CargoOutcome {
+  readonly executables: string[];
+  /** Each build script run: which package, and its OUT_DIR. */
+  readonly buildScripts: Array<{ packageId: string; outDir: string }>;
+}
+
+/** Runs cargo, passing its rendered diagnostics through, and returns the executables and build script runs it reported. */
+function runCargo(args: string[], env: NodeJS.ProcessEnv, cwd: string): Promise<CargoOutcome> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn('cargo', args, { cwd, env, stdio: ['ignore', 'pipe', 'inherit'] });
     const executables: string[] = [];
+    const buildScripts: CargoOutcome['buildScripts'] = [];
     let buffered = '';
     child.stdout.setEncoding('utf8');
     child.stdout.on('data', (chunk: string) => {
@@ -87,20 +108,30 @@ function runCargo(args: string[], env: NodeJS.ProcessEnv, cwd: string): Promise<
         buffered = buffered.slice(newline + 1);
         const message = parseLine(line);
         if (message?.reason === 'compiler-artifact' && typeof message.executable === 'string') executables.push(message.executable);
+        if (message?.reason === 'build-script-executed' && typeof message.package_id === 'string' && typeof message.out_dir === 'string') {
+          buildScripts.push({ packageId: message.package_id, outDir: message.out_dir });
+        }
       }
     });
     child.on('error', (error) => reject(new UserError(`cannot run cargo: ${error.message}`, 'cargo-missing')));
     child.on('close', (code) => {
-      if (code === 0) resolvePromise(executables);
+      if (code === 0) resolvePromise({ executables, buildScripts });
       else reject(new UserError(`cargo build failed (exit code ${code})`, 'build-failed'));
     });
   });
 }
 
-function parseLine(line: string): { reason?: string; executable?: unknown } | undefined {
+interface CargoMessage {
+  reason?: string;
+  executable?: unknown;
+  package_id?: unknown;
+  out_dir?: unknown;
+}
+
+function parseLine(line: string): CargoMessage | undefined {
   if (!line.startsWith('{')) return undefined;
   try {
-    return JSON.parse(line) as { reason?: string; executable?: unknown };
+    return JSON.parse(line) as CargoMessage;
   } catch {
     return undefined;
   }

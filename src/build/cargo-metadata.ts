@@ -4,17 +4,25 @@ import { UserError } from '../cli/errors.js';
 
 const run = promisify(execFile);
 
+export interface WorkspaceMember {
+  readonly id: string;
+  readonly name: string;
+  readonly manifestPath: string;
+  /** The package's build script (`build.rs` or `package.build`), if it has one. */
+  readonly buildScript: string | undefined;
+}
+
 export interface CargoWorkspace {
   readonly root: string;
   readonly targetDirectory: string;
-  readonly members: ReadonlyArray<{ readonly name: string; readonly manifestPath: string }>;
+  readonly members: readonly WorkspaceMember[];
 }
 
 interface RawMetadata {
   workspace_root: string;
   target_directory: string;
   workspace_members: string[];
-  packages: Array<{ id: string; name: string; manifest_path: string }>;
+  packages: Array<{ id: string; name: string; manifest_path: string; targets: Array<{ kind: string[]; src_path: string }> }>;
 }
 
 /** `cargo metadata` for the project, without resolving dependencies' sources. */
@@ -31,6 +39,11 @@ export async function readCargoWorkspace(manifestPath: string | undefined, cwd: 
   const metadata = JSON.parse(stdout) as RawMetadata;
   const members = metadata.packages
     .filter((pkg) => metadata.workspace_members.includes(pkg.id))
-    .map((pkg) => ({ name: pkg.name, manifestPath: pkg.manifest_path }));
+    .map((pkg) => ({
+      id: pkg.id,
+      name: pkg.name,
+      manifestPath: pkg.manifest_path,
+      buildScript: pkg.targets.find((target) => target.kind.includes('custom-build'))?.src_path,
+    }));
   return { root: metadata.workspace_root, targetDirectory: metadata.target_directory, members };
 }

@@ -28,7 +28,8 @@ function buildProgram(): Command {
     .option('--manifest-path <path>', 'path to Cargo.toml')
     .option('--events <file>', 'write one JSON event per line to FILE (- for stdout)')
     .option('--processes <n>', 'start this many processes of the program', '1')
-    .option('--no-restart', 'report changes that cannot be patched instead of restarting')
+    .option('--no-restart', 'report changes that cannot be patched, and crashes, instead of restarting the app')
+    .option('--listen <addr>', 'also accept agents over TCP at [HOST:]PORT (loopback unless a host is given); they must present the session token')
     .action(runCommand);
   program
     .command('demo')

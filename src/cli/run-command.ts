@@ -11,6 +11,7 @@ export interface RunFlags {
   readonly events?: string;
   readonly processes: string;
   readonly restart: boolean;
+  readonly listen?: string;
 }
 
 /** `ipbp run`: build, start and hot-patch a cargo project's program. */
@@ -21,8 +22,10 @@ export async function runCommand(appArgs: string[], flags: RunFlags): Promise<vo
   const processes = Number(flags.processes);
   if (!Number.isInteger(processes) || processes < 1 || processes > 64) throw new UserError('--processes takes a whole number from 1 to 64', 'bad-flag');
   if (flags.bin && flags.example) throw new UserError('--bin and --example exclude each other', 'bad-flag');
+  const listen = flags.listen === undefined ? undefined : parseListenAddress(flags.listen);
   await runSession(
     {
+      listen,
       package: flags.package,
       bin: flags.bin,
       example: flags.example,
@@ -36,4 +39,13 @@ export async function runCommand(appArgs: string[], flags: RunFlags): Promise<vo
     },
     process.cwd(),
   );
+}
+
+/** `PORT` (loopback) or `HOST:PORT`; binding beyond loopback takes an explicit host. */
+function parseListenAddress(text: string): { host: string; port: number } {
+  const match = /^(?:(.+):)?(\d+)$/.exec(text);
+  const port = Number(match?.[2]);
+  if (!match || !Number.isInteger(port) || port > 65535) throw new UserError(`--listen takes [HOST:]PORT, not ${text}`, 'bad-flag');
+  const host = (match[1] ?? '127.0.0.1').replace(/^\[(.*)\]$/, '$1');
+  return { host, port };
 }

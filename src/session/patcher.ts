@@ -16,6 +16,8 @@ import { buildPatchObject } from '../patch/patch-object.js';
 import { planPatch } from '../patch/plan.js';
 import type { ProcessState } from './process-state.js';
 import type { Reporter } from './reporter.js';
+import { stateChanges } from './state-changes.js';
+import { vtableChanges } from './vtable-changes.js';
 
 /** A patch as built once, to be linked for each process (each has its own addresses). */
 interface BuiltPatch {
@@ -24,6 +26,15 @@ interface BuiltPatch {
   readonly objectSize: number;
   readonly bindingNames: string[];
   readonly redirected: string[];
+  /** What the patch changed, demangled, new functions marked `+`: for crash reports. */
+  readonly summary: string[];
+}
+
+/** The newest patch sent to a process, and whether it said the patch is live. */
+export interface DeliveredPatch {
+  readonly id: number;
+  readonly summary: readonly string[];
+  readonly confirmed: boolean;
 }
 
 /** Why an edit needs a restart rather than a patch. */
@@ -52,6 +63,8 @@ export class Patcher {
   private readonly reference: LiveSymbols;
   private readonly libraries: LibraryIndex;
   readonly processes = new Set<ProcessState>();
+  /** By pid; kept after the process is gone, which is when a crash report needs it. */
+  private readonly delivered = new Map<number, DeliveredPatch>();
   private nextId = 1;
 
   constructor(
@@ -118,6 +131,10 @@ export class Patcher {
       return false;
     }
 
+    // Checked before planning: these need a restart whatever else the edit changed.
+    const stateReasons = new Set(diffs.flatMap(({ diff }) => [...stateChanges(diff), ...vtableChanges(diff)]));
+    if (stateReasons.size > 0) throw new UnpatchableChange([...stateReasons]);
+
     const linkStart = performance.now();
     const plan = planPatch(
       diffs.map(({ diff }) => diff),
@@ -134,7 +151,8 @@ export class Patcher {
     const objectBytes = buildPatchObject(plan, 'x86_64');
     const objectPath = join(this.sessionDir, `patch-${id}.o`);
     await writeFile(objectPath, objectBytes);
-    const built: BuiltPatch = { id, objectPath, objectSize: objectBytes.length, bindingNames: [...plan.bindings.keys()], redirected: plan.redirected };
+    const summary = [...plan.changed.map(demangleWithoutHash), ...plan.added.map((name) => `+${demangleWithoutHash(name)}`)];
+    const built: BuiltPatch = { id, objectPath, objectSize: objectBytes.length, bindingNames: [...plan.bindings.keys()], redirected: plan.redirected, summary };
     this.nextId++;
     const prepareMs = performance.now() - linkStart;
 
@@ -142,7 +160,7 @@ export class Patcher {
     let loadMs = 0;
     const pids: number[] = [];
     for (const state of this.processes) {
-      const timing = await this.applyTo(state, built);
+      const timing = await this.deliver(state, built);
       linkMs += timing.linkMs;
       loadMs += timing.loadMs;
       pids.push(state.pid);
@@ -175,8 +193,32 @@ export class Patcher {
   /** Bring a process that connected late up to date with every earlier patch. */
   async catchUp(state: ProcessState): Promise<void> {
     for (const patch of this.history) {
-      if (!state.appliedPatches.has(patch.id)) await this.applyTo(state, patch);
+      if (!state.appliedPatches.has(patch.id)) await this.deliver(state, patch);
     }
+  }
+
+  /** The newest patch sent to process `pid`, if any. */
+  lastPatchOf(pid: number): DeliveredPatch | undefined {
+    return this.delivered.get(pid);
+  }
+
+  /** Applies one patch, remembering it first: a patch that crashes the process may never be acknowledged. */
+  private async deliver(state: ProcessState, patch: BuiltPatch): Promise<{ linkMs: number; loadMs: number }> {
+    const previous = this.delivered.get(state.pid);
+    this.delivered.set(state.pid, { id: patch.id, summary: patch.summary, confirmed: false });
+    let timing: { linkMs: number; loadMs: number };
+    try {
+      timing = await this.applyTo(state, patch);
+    } catch (error) {
+      // Refused or never sent, and the process lives on: it still runs the previous patch.
+      if (!state.connection.isClosed) {
+        if (previous) this.delivered.set(state.pid, previous);
+        else this.delivered.delete(state.pid);
+      }
+      throw error;
+    }
+    this.delivered.set(state.pid, { id: patch.id, summary: patch.summary, confirmed: true });
+    return timing;
   }
 
   /** What this round built is now what the processes run. */

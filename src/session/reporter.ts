@@ -16,7 +16,11 @@ export type SessionEvent =
   | { event: 'no-change'; files: string[] }
   | { event: 'compile-error'; message: string }
   | { event: 'patch-failed'; patch: number; message: string; pids: number[] }
+  /** A change a patch cannot apply, with `restarting` false under --no-restart. */
+  | { event: 'unpatchable'; reasons: string[]; restarting: boolean }
   | { event: 'restart'; reason: string }
+  /** The app faulted, aborted or panicked; `lastPatch` is the newest patch sent to it (`confirmed` once it said it was live). */
+  | { event: 'crashed'; pid: number; signal: string | null; code: number | null; lastPatch: { patch: number; changed: string[]; confirmed: boolean } | null }
   | { event: 'exited'; pid: number; code: number | null; signal: string | null };
 
 /**

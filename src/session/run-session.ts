@@ -1,17 +1,20 @@
 import type { ChildProcess } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { rm } from 'node:fs/promises';
+import { basename, join, relative } from 'node:path';
+import { readCargoWorkspace } from '../build/cargo-metadata.js';
+import type { BuildSelection } from '../build/capture.js';
 import { ensureAgentBuilt } from '../channel/agent-build.js';
 import type { AgentConnection } from '../channel/agent-connection.js';
-import { PatchServer } from '../channel/server.js';
-import { type BuildSelection, type CapturedBuild, captureBuild } from '../build/capture.js';
-import { crateGraph } from '../build/crate-graph.js';
+import { PatchServer, type PatchServerOptions } from '../channel/server.js';
+import { newSessionToken } from '../channel/token-auth.js';
 import { UserError } from '../cli/errors.js';
-import { readElfImage } from '../object/elf/image.js';
+import { type Crash, crashOf } from './app-crash.js';
 import { launchApp, stopApp } from './app-process.js';
-import { CompileError, Patcher, UnpatchableChange } from './patcher.js';
+import { type Generation, startGeneration, watchedFilesOf } from './generation.js';
+import { CompileError, UnpatchableChange } from './patcher.js';
 import { ProcessState } from './process-state.js';
 import { Reporter, type SessionEvent } from './reporter.js';
+import { SessionLock } from './session-lock.js';
 import { SourceWatcher } from './watcher.js';
 
 export interface RunOptions extends BuildSelection {
@@ -19,6 +22,8 @@ export interface RunOptions extends BuildSelection {
   readonly events?: string | undefined;
   readonly processes: number;
   readonly restart: boolean;
+  /** Also accept agents over TCP (other devices); they must present the session token. */
+  readonly listen?: { readonly host: string; readonly port: number } | undefined;
   /** Ends the session as Ctrl-C would (used by `ipbp demo`). */
   readonly signal?: AbortSignal | undefined;
   /** Sees every event as it is emitted. */
@@ -27,134 +32,265 @@ export interface RunOptions extends BuildSelection {
 
 /**
  * `ipbp run`: build once (recorded), start the app with the agent, then turn
- * every saved edit into a patch of the live process. Edits are handled one
- * at a time, in order. Resolves when the session ends (Ctrl-C, or the app exits).
+ * every saved edit into a patch of the live process, or into a hot restart
+ * when a patch cannot express the edit. Edits are handled one at a time, in
+ * order. Resolves when the session ends (Ctrl-C, or the app exits).
  */
 export async function runSession(options: RunOptions, cwd: string): Promise<void> {
-  const reporter = new Reporter(options.events, options.onEvent);
-  const server = await PatchServer.start();
-  const queue = new SerialQueue();
-  const apps = new Set<ChildProcess>();
-  let watcher: SourceWatcher | undefined;
-  let stopping = false;
-  let finish: () => void = () => {};
-  const finished = new Promise<void>((resolve) => (finish = resolve));
-
-  const shutDown = async (): Promise<void> => {
-    if (stopping) return;
-    stopping = true;
-    await watcher?.close();
-    await Promise.all([...apps].map((app) => stopApp(app)));
-    await server.close();
-    await reporter.close();
-    finish();
-  };
-  const onSignal = (): void => void shutDown();
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  options.signal?.addEventListener('abort', onSignal, { once: true });
-
+  const workspace = await readCargoWorkspace(options.manifestPath, cwd);
+  // Taken before anything else, the events file included: a refused second session must not touch the first one's files.
+  const lock = await SessionLock.acquire(join(workspace.targetDirectory, 'ipbp'));
   try {
-    const agentLibrary = await ensureAgentBuilt();
-    reporter.info('building with cargo (recorded)…');
-    let generation = await startGeneration(options, server.directory, cwd, reporter);
-    const connect = async (connection: AgentConnection): Promise<void> => {
-      if (connection.buildIdHex !== generation.image.buildId) {
-        reporter.warn(`process ${connection.pid} runs another build (${connection.buildIdHex || 'no build id'}); not patching it`);
-        return;
-      }
-      const state = new ProcessState(connection, generation.image);
-      generation.patcher.processes.add(state);
-      connection.once('disconnected', () => generation.patcher.processes.delete(state));
-      connection.on('log', (message) => reporter.warn(`agent ${connection.pid}: ${message}`));
-      await queue.run(() => generation.patcher.catchUp(state));
-      reporter.info(`process ${connection.pid} is patchable`);
-      reporter.emit({ event: 'ready', pid: connection.pid });
-    };
-    server.on('connected', (connection) => void connect(connection).catch((error: unknown) => reporter.error(String(error))));
-
-    const launch = (): void => {
-      for (let i = 0; i < options.processes; i++) {
-        const app = launchApp({ binary: generation.build.binary, args: options.appArgs, cwd, agentLibrary, socketPath: server.socketPath });
-        apps.add(app);
-        app.once('exit', (code, signal) => {
-          apps.delete(app);
-          if (stopping || generation.restarting) return;
-          reporter.emit({ event: 'exited', pid: app.pid ?? 0, code, signal });
-          reporter.info(`${basename(generation.build.binary)} exited (${signal ?? `code ${code}`})`);
-          if (apps.size === 0) void shutDown();
-        });
-      }
-    };
-
-    const restart = async (reason: string): Promise<void> => {
-      reporter.info(`restarting: ${reason}`);
-      reporter.emit({ event: 'restart', reason });
-      generation.restarting = true;
-      await Promise.all([...apps].map((app) => stopApp(app)));
-      generation = await startGeneration(options, server.directory, cwd, reporter);
-      watcher?.add(generation.patcher.watchedFiles());
-      launch();
-    };
-
-    const onEdit = (files: string[], firstEventAt: number): void => {
-      void queue.run(async () => {
-        if (stopping) return;
-        try {
-          await generation.patcher.applyEdit(files, firstEventAt);
-          watcher?.add(generation.patcher.watchedFiles());
-        } catch (error) {
-          if (error instanceof CompileError) {
-            reporter.raw(error.rendered);
-            reporter.error(`${error.crate} failed to compile; the app keeps running its current code`);
-            reporter.emit({ event: 'compile-error', message: error.rendered });
-          } else if (error instanceof UnpatchableChange) {
-            const reason = error.reasons.join('; ');
-            reporter.warn(`cannot patch: ${reason}`);
-            if (options.restart) await restart(reason);
-            else reporter.info('not restarting (--no-restart); the app keeps running its current code');
-          } else {
-            const message = error instanceof Error ? error.message : String(error);
-            reporter.error(`patch failed: ${message}; the app keeps running its current code`);
-            reporter.emit({ event: 'patch-failed', patch: 0, message, pids: [...generation.patcher.processes].map((state) => state.pid) });
-          }
-        }
-      });
-    };
-
-    reporter.emit({ event: 'session', socket: server.socketPath, agent: agentLibrary, binary: generation.build.binary });
-    watcher = new SourceWatcher(generation.patcher.watchedFiles(), onEdit);
-    await watcher.ready();
-    launch();
-    await finished;
-  } catch (error) {
-    await shutDown();
-    throw error;
+    const reporter = new Reporter(options.events, options.onEvent);
+    if (lock.staleHolder !== undefined) reporter.warn(`took over ${lock.path} from pid ${lock.staleHolder}, which is no longer running`);
+    await new Session(options, cwd, reporter).run();
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    await lock.release();
   }
 }
 
-interface Generation {
-  readonly build: CapturedBuild;
-  readonly image: ReturnType<typeof readElfImage>;
-  readonly patcher: Patcher;
-  restarting: boolean;
+class Session {
+  private readonly queue = new SerialQueue();
+  private readonly apps = new Set<ChildProcess>();
+  /** Apps ipbp itself is stopping (for a restart): their exit is expected, not news. */
+  private readonly retiring = new WeakSet<ChildProcess>();
+  private server: PatchServer | undefined;
+  private watcher: SourceWatcher | undefined;
+  private agentLibrary = '';
+  private generation: Generation | undefined;
+  private generationCount = 0;
+  private stopping = false;
+  /** An edit came in since the apps were last started: without one, a crashed app would only crash the same way again. */
+  private editedSinceLaunch = false;
+  /** No app is running (it crashed); the next edit starts a fresh build. */
+  private waitingForEdit = false;
+  private finish: () => void = () => {};
+
+  constructor(
+    private readonly options: RunOptions,
+    private readonly cwd: string,
+    private readonly reporter: Reporter,
+  ) {}
+
+  async run(): Promise<void> {
+    const finished = new Promise<void>((resolve) => (this.finish = resolve));
+    const onSignal = (): void => void this.shutDown();
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    this.options.signal?.addEventListener('abort', onSignal, { once: true });
+    try {
+      const server = (this.server = await this.startServer());
+      this.agentLibrary = await ensureAgentBuilt();
+      this.reporter.info('building with cargo (recorded)…');
+      const generation = (this.generation = await this.buildGeneration());
+      server.on('connected', (connection) => this.connect(connection));
+      this.reporter.emit({ event: 'session', socket: server.socketPath, agent: this.agentLibrary, binary: generation.build.binary });
+      this.watcher = new SourceWatcher(watchedFilesOf(generation), (files, firstEventAt) => this.onEdit(files, firstEventAt));
+      await this.watcher.ready();
+      if (!this.stopping) this.launch();
+      await finished;
+    } catch (error) {
+      await this.shutDown();
+      throw error;
+    } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
+  }
+
+  private async startServer(): Promise<PatchServer> {
+    const listen = this.options.listen;
+    if (!listen) return PatchServer.start();
+    const token = newSessionToken();
+    const tcp: PatchServerOptions['tcp'] = { host: listen.host, port: listen.port, token };
+    const server = await PatchServer.start({ tcp });
+    const address = server.tcpAddress ?? listen;
+    const where = `${address.host}:${address.port}`;
+    this.reporter.info(`listening on tcp ${where}; remote agents need IPBP_CONNECT=${where} IPBP_TOKEN=${Buffer.from(token).toString('hex')}`);
+    return server;
+  }
+
+  private async buildGeneration(): Promise<Generation> {
+    const directory = join(this.server!.directory, `generation-${++this.generationCount}`);
+    return startGeneration(this.options, directory, this.cwd, this.reporter);
+  }
+
+  private get current(): Generation {
+    if (!this.generation) throw new Error('no build yet');
+    return this.generation;
+  }
+
+  private launch(): void {
+    const generation = this.current;
+    this.editedSinceLaunch = false;
+    this.waitingForEdit = false;
+    for (let i = 0; i < this.options.processes; i++) {
+      const app = launchApp({ binary: generation.build.binary, args: this.options.appArgs, cwd: this.cwd, agentLibrary: this.agentLibrary, socketPath: this.server!.socketPath });
+      this.apps.add(app);
+      app.once('exit', (code, signal) => this.onAppExit(app, generation, code, signal));
+    }
+  }
+
+  /**
+   * Brings the process up to date in turn with the edits, and only then
+   * lets it receive new patches: a patch must never reach a process before
+   * the ones that came earlier.
+   */
+  private connect(connection: AgentConnection): void {
+    const generation = this.current;
+    if (connection.buildIdHex !== generation.image.buildId) {
+      this.reporter.warn(`process ${connection.pid} runs another build (${connection.buildIdHex || 'no build id'}); not patching it`);
+      return;
+    }
+    const state = new ProcessState(connection, generation.image);
+    connection.once('disconnected', () => generation.patcher.processes.delete(state));
+    connection.on('log', (message) => this.reporter.warn(`agent ${connection.pid}: ${message}`));
+    this.schedule(async () => {
+      if (connection.isClosed) return;
+      await generation.patcher.catchUp(state);
+      if (connection.isClosed) return;
+      generation.patcher.processes.add(state);
+      this.reporter.info(`process ${connection.pid} is patchable`);
+      this.reporter.emit({ event: 'ready', pid: connection.pid });
+    });
+  }
+
+  private onAppExit(app: ChildProcess, generation: Generation, code: number | null, signal: NodeJS.Signals | null): void {
+    this.apps.delete(app);
+    if (this.stopping || this.retiring.has(app)) return;
+    const pid = app.pid ?? 0;
+    this.reporter.emit({ event: 'exited', pid, code, signal });
+    const crash = crashOf(code, signal);
+    if (crash) {
+      this.schedule(() => this.onCrash(pid, generation, crash));
+      return;
+    }
+    this.reporter.info(`${basename(generation.build.binary)} exited (${signal ?? `code ${code}`})`);
+    if (this.apps.size === 0) void this.shutDown();
+  }
+
+  /** Report what crashed and what it last received; then restart, unless that would only crash again. */
+  private async onCrash(pid: number, generation: Generation, crash: Crash): Promise<void> {
+    const last = generation.patcher.lastPatchOf(pid);
+    const lastPatch = last
+      ? `the last patch applied was patch ${last.id} (${listed(last.summary)})${last.confirmed ? '' : ', which it was still applying'}`
+      : 'no patch had been applied to it';
+    this.reporter.error(`${basename(generation.build.binary)} (pid ${pid}) crashed with ${crash.description}; ${lastPatch}`);
+    this.reporter.emit({
+      event: 'crashed',
+      pid,
+      signal: crash.signal,
+      code: crash.code,
+      lastPatch: last ? { patch: last.id, changed: [...last.summary], confirmed: last.confirmed } : null,
+    });
+    if (this.stopping || generation !== this.generation) return; // Already replaced by a newer build.
+    const othersRun = this.apps.size > 0;
+    if (!this.options.restart || !this.editedSinceLaunch) {
+      const why = this.options.restart ? 'it crashed with no edit since it started, so a fresh build would crash the same way' : '--no-restart';
+      this.reporter.info(`not restarting (${why}); ${othersRun ? 'the other processes keep running' : 'the next edit starts a fresh build (Ctrl-C to quit)'}`);
+      this.waitingForEdit = !othersRun;
+      return;
+    }
+    await this.restart(`pid ${pid} crashed with ${crash.description}; ${lastPatch}`);
+  }
+
+  private onEdit(files: string[], firstEventAt: number): void {
+    this.schedule(async () => {
+      if (this.stopping) return;
+      if (this.waitingForEdit) {
+        await this.restart(`${listed(files.map((file) => `\`${this.relativeName(file)}\``))} changed while no app was running; starting a fresh build`);
+        return;
+      }
+      this.editedSinceLaunch = true;
+      const generation = this.current;
+      const buildChanges = await generation.buildInputs.changedAmong(files);
+      if (buildChanges.length > 0) {
+        await this.cannotPatch([
+          `${buildChanges.map((file) => `\`${file}\``).join(', ')} changed: the build itself (manifest, lock file, features or build script) is not patchable`,
+        ]);
+        return;
+      }
+      try {
+        await generation.patcher.applyEdit(files, firstEventAt);
+        this.watcher?.add(watchedFilesOf(generation));
+      } catch (error) {
+        if (error instanceof CompileError) {
+          this.reporter.raw(error.rendered);
+          this.reporter.error(`${error.crate} failed to compile; the app keeps running its current code`);
+          this.reporter.emit({ event: 'compile-error', message: error.rendered });
+        } else if (error instanceof UnpatchableChange) {
+          await this.cannotPatch(error.reasons);
+        } else {
+          const message = error instanceof Error ? error.message : String(error);
+          this.reporter.error(`patch failed: ${message}; the app keeps running its current code`);
+          this.reporter.emit({ event: 'patch-failed', patch: 0, message, pids: [...generation.patcher.processes].map((state) => state.pid) });
+        }
+      }
+    });
+  }
+
+  private async cannotPatch(reasons: readonly string[]): Promise<void> {
+    this.reporter.warn(`cannot patch: ${reasons.join('; ')}`);
+    this.reporter.emit({ event: 'unpatchable', reasons: [...reasons], restarting: this.options.restart });
+    if (this.options.restart) await this.restart(reasons.join('; '));
+    else this.reporter.info('not restarting (--no-restart); the app keeps running its current code');
+  }
+
+  /**
+   * Hot restart: build first, then replace the apps. A build that fails
+   * leaves the running apps (if any) on their current code.
+   */
+  private async restart(reason: string): Promise<void> {
+    this.reporter.info(`restarting: ${reason}`);
+    this.reporter.emit({ event: 'restart', reason });
+    let next: Generation;
+    try {
+      next = await this.buildGeneration();
+    } catch (error) {
+      if (!(error instanceof UserError)) throw error;
+      const running = this.apps.size > 0;
+      this.reporter.error(`the fresh build failed (${error.message}); ${running ? 'the app keeps running its current code' : 'the next edit tries again'}`);
+      this.waitingForEdit = !running;
+      return;
+    }
+    if (this.stopping) return;
+    const previous = this.generation;
+    await Promise.all(
+      [...this.apps].map((app) => {
+        this.retiring.add(app);
+        return stopApp(app);
+      }),
+    );
+    this.generation = next;
+    this.watcher?.add(watchedFilesOf(next));
+    this.launch();
+    if (previous) await rm(previous.directory, { recursive: true, force: true });
+  }
+
+  private relativeName(file: string): string {
+    return relative(this.current.build.workspaceRoot, file) || file;
+  }
+
+  /** Runs `task` after every earlier one; a failure is reported, never left unhandled. */
+  private schedule(task: () => Promise<void>): void {
+    void this.queue.run(task).catch((error: unknown) => {
+      this.reporter.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
+    });
+  }
+
+  private async shutDown(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    await this.watcher?.close();
+    await Promise.all([...this.apps].map((app) => stopApp(app)));
+    await this.server?.close();
+    await this.reporter.close();
+    this.finish();
+  }
 }
 
-/** One build of the program and the patcher that patches processes of it. */
-async function startGeneration(options: RunOptions, sessionDir: string, cwd: string, reporter: Reporter): Promise<Generation> {
-  const build = await captureBuild(options, sessionDir, cwd);
-  const image = readElfImage(build.binary, await readFile(build.binary));
-  if (!image.buildId) throw new UserError(`${build.binary} has no build id`, 'no-build-id', ['the linker did not add --build-id']);
-  const binaryCrate = basename(build.binary).replace(/-/g, '_');
-  const units = crateGraph(build.crates, binaryCrate);
-  if (!units.some((unit) => unit.isBinary)) throw new UserError(`cargo did not compile the binary crate ${binaryCrate} through ipbp's wrapper`, 'no-binary-capture');
-  const patcher = new Patcher(build, units, image, join(sessionDir, `generation-${Date.now()}`), reporter);
-  await patcher.loadBaselines();
-  reporter.info(`watching ${patcher.watchedFiles().length} source files of ${units.length} crate(s)`);
-  return { build, image, patcher, restarting: false };
+function listed(items: readonly string[]): string {
+  return items.length > 4 ? `${items.slice(0, 4).join(', ')}, …` : items.join(', ');
 }
 
 /** Runs tasks one after another, in the order they were queued. */

@@ -1,0 +1,101 @@
+import { createHash } from 'node:crypto';
+import { readFile, stat } from 'node:fs/promises';
+import { dirname, join, relative, resolve } from 'node:path';
+import { argValue, codegenOption, type RustcRecord } from './capture-record.js';
+import type { CargoWorkspace } from './cargo-metadata.js';
+import { readDepInfo } from './dep-info.js';
+
+/** Where cargo looks for configuration and the toolchain pin, next to the workspace root. */
+const ROOT_FILES = ['Cargo.toml', 'Cargo.lock', '.cargo/config.toml', '.cargo/config', 'rust-toolchain.toml', 'rust-toolchain'];
+
+/**
+ * The files that define the build rather than the code: manifests (and with
+ * them dependencies and features), the lock file, cargo's configuration,
+ * build scripts, their modules and the files they declared with
+ * `rerun-if-changed`. rustc's dep-info does not list them, and a change to
+ * any of them can change how every crate is compiled or linked, which no
+ * patch can express. Files that do not exist yet are listed too: creating
+ * `.cargo/config.toml` changes the build as much as editing it.
+ */
+export async function buildInputFiles(workspace: CargoWorkspace, crates: readonly RustcRecord[], buildScriptOutputs: readonly BuildScriptOutput[]): Promise<string[]> {
+  const files = new Set<string>(ROOT_FILES.map((name) => join(workspace.root, name)));
+  for (const member of workspace.members) {
+    files.add(member.manifestPath);
+    if (member.buildScript) files.add(member.buildScript);
+  }
+  for (const record of crates) {
+    if (!record.crateName.startsWith('build_script_')) continue;
+    const outDir = argValue(record.args, '--out-dir') ?? record.cwd;
+    const depInfo = join(outDir, `${record.crateName}${codegenOption(record.args, 'extra-filename') ?? ''}.d`);
+    for (const file of await readDepInfo(depInfo).catch(() => [])) files.add(resolve(record.cwd, file));
+  }
+  for (const output of buildScriptOutputs) {
+    for (const file of await rerunIfChanged(output)) files.add(file);
+  }
+  return [...files];
+}
+
+/** A workspace package's build script run, as cargo reports it (`build-script-executed`). */
+export interface BuildScriptOutput {
+  readonly packageDirectory: string;
+  /** The script's `OUT_DIR`; cargo keeps what the script printed in `../output`. */
+  readonly outDir: string;
+}
+
+/**
+ * Regular files a build script asked to be rerun for. Directories are left
+ * out: cargo compares every file under them, and one of them may well hold
+ * the target directory that every build rewrites.
+ */
+async function rerunIfChanged(output: BuildScriptOutput): Promise<string[]> {
+  const text = await readFile(join(dirname(output.outDir), 'output'), 'utf8').catch(() => '');
+  const files: string[] = [];
+  for (const line of text.split('\n')) {
+    const match = /^cargo::?rerun-if-changed=(.+)$/.exec(line.trim());
+    if (!match) continue;
+    const path = resolve(output.packageDirectory, match[1]!);
+    const kind = await stat(path).catch(() => undefined);
+    if (kind?.isFile()) files.push(path);
+  }
+  return files;
+}
+
+/**
+ * What the build inputs held when the running program was built, to tell a
+ * real change from a save that changed nothing (or cargo rewriting
+ * Cargo.lock with the same content).
+ */
+export class BuildInputSnapshot {
+  private constructor(
+    private readonly root: string,
+    private readonly digests: ReadonlyMap<string, string | undefined>,
+  ) {}
+
+  static async take(root: string, files: readonly string[]): Promise<BuildInputSnapshot> {
+    const digests = new Map<string, string | undefined>();
+    for (const file of files) digests.set(file, await digestOf(file));
+    return new BuildInputSnapshot(root, digests);
+  }
+
+  get files(): string[] {
+    return [...this.digests.keys()];
+  }
+
+  /** Of `paths` (files reported as changed on disk), the build inputs whose content now differs, relative to the workspace root. */
+  async changedAmong(paths: readonly string[]): Promise<string[]> {
+    const changed: string[] = [];
+    for (const path of paths) {
+      if (!this.digests.has(path)) continue;
+      if ((await digestOf(path)) !== this.digests.get(path)) changed.push(relative(this.root, path) || path);
+    }
+    return changed;
+  }
+}
+
+async function digestOf(file: string): Promise<string | undefined> {
+  try {
+    return createHash('sha256').update(await readFile(file)).digest('hex');
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,112 @@
+import { readFileSync, unlinkSync } from 'node:fs';
+import { mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { UserError } from '../cli/errors.js';
+
+/** What the lock file says about the `ipbp run` holding it. */
+interface LockHolder {
+  readonly pid: number;
+  /** The holder's start time in clock ticks since boot (`/proc/<pid>/stat`), so a recycled pid is not taken for it. */
+  readonly startTicks: string | undefined;
+}
+
+/**
+ * One `ipbp run` per project: two sessions would share `<target>/ipbp`,
+ * overwrite each other's builds and patch each other's processes with
+ * objects that do not match. The lock is a file holding the owner's pid;
+ * one left by a session that was killed (its pid is gone) is taken over.
+ */
+export class SessionLock {
+  private released = false;
+  private readonly releaseOnExit = (): void => this.releaseNow();
+
+  private constructor(
+    readonly path: string,
+    /** The pid of a killed session whose lock this one took over. */
+    readonly staleHolder: number | undefined,
+  ) {
+    // A session that throws past its cleanup must not keep the project locked.
+    process.once('exit', this.releaseOnExit);
+  }
+
+  static async acquire(directory: string): Promise<SessionLock> {
+    await mkdir(directory, { recursive: true });
+    const path = join(directory, 'run.lock');
+    const mine = JSON.stringify({ pid: process.pid, startTicks: startTicksOf(process.pid) });
+    let staleHolder: number | undefined;
+    for (let attempt = 0; attempt < 5; attempt++) {
+      try {
+        await writeFile(path, `${mine}\n`, { flag: 'wx' });
+        return new SessionLock(path, staleHolder);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      }
+      const text = await readFile(path, 'utf8').catch(() => undefined);
+      if (text === undefined) continue; // Released meanwhile.
+      const holder = parseHolder(text);
+      if (holder && isRunning(holder)) {
+        throw new UserError(`another \`ipbp run\` (pid ${holder.pid}) is running this project`, 'project-locked', [
+          `${path} is held by pid ${holder.pid}; stop that session (Ctrl-C) first`,
+        ]);
+      }
+      if (!holder) {
+        // Being written by a session starting right now: give it a moment.
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        const again = await readFile(path, 'utf8').catch(() => undefined);
+        if (again !== text) continue;
+      }
+      // Only remove the stale lock we read, not one another session just wrote.
+      if ((await readFile(path, 'utf8').catch(() => undefined)) === text) {
+        await unlink(path).catch(() => undefined);
+        staleHolder = holder?.pid ?? 0;
+      }
+    }
+    throw new UserError(`cannot take the session lock ${path}`, 'project-locked', ['another `ipbp run` keeps taking it']);
+  }
+
+  async release(): Promise<void> {
+    this.releaseNow();
+  }
+
+  private releaseNow(): void {
+    if (this.released) return;
+    this.released = true;
+    process.off('exit', this.releaseOnExit);
+    try {
+      const holder = parseHolder(readFileSync(this.path, 'utf8'));
+      if (holder?.pid === process.pid) unlinkSync(this.path);
+    } catch {
+      // Already gone.
+    }
+  }
+}
+
+function parseHolder(text: string): LockHolder | undefined {
+  try {
+    const value = JSON.parse(text) as { pid?: unknown; startTicks?: unknown };
+    if (typeof value.pid !== 'number' || !Number.isInteger(value.pid) || value.pid <= 0) return undefined;
+    return { pid: value.pid, startTicks: typeof value.startTicks === 'string' ? value.startTicks : undefined };
+  } catch {
+    return undefined;
+  }
+}
+
+function isRunning(holder: LockHolder): boolean {
+  try {
+    process.kill(holder.pid, 0);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  const ticks = startTicksOf(holder.pid);
+  return holder.startTicks === undefined || ticks === undefined || ticks === holder.startTicks;
+}
+
+/** Field 22 of `/proc/<pid>/stat`, after the parenthesised command name (which may hold spaces). */
+function startTicksOf(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}

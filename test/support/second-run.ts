@@ -1,0 +1,63 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Event } from './ipbp-run.js';
+
+const repository = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+
+/**
+ * Another `ipbp run` in a project directory an earlier session used: for
+ * the session lock (refused, or taken over from a killed session).
+ */
+export class SecondRun {
+  stderr = '';
+  exitCode: number | null | undefined;
+  readonly eventsPath: string;
+  readonly child: ChildProcess;
+
+  constructor(directory: string, eventsName: string) {
+    this.eventsPath = join(directory, eventsName);
+    this.child = spawn(process.execPath, [join(repository, 'bin', 'ipbp.js'), 'run', '--events', this.eventsPath], {
+      cwd: directory,
+      env: { ...process.env, NO_COLOR: '1' },
+      // The app's own output is not what these tests look at.
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    this.child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (this.stderr += chunk));
+    this.child.on('exit', (code) => (this.exitCode = code));
+  }
+
+  async exit(timeoutMs = 60_000): Promise<number | null> {
+    await this.until('ipbp to exit', timeoutMs, () => this.exitCode !== undefined);
+    return this.exitCode ?? null;
+  }
+
+  async waitForEvent(matches: (event: Event) => boolean, timeoutMs = 120_000): Promise<Event> {
+    let found: Event | undefined;
+    await this.until('an event', timeoutMs, async () => {
+      const text = await readFile(this.eventsPath, 'utf8').catch(() => '');
+      found = text
+        .split('\n')
+        .filter((line) => line.trim())
+        .map((line) => JSON.parse(line) as Event)
+        .find(matches);
+      return found !== undefined;
+    });
+    return found!;
+  }
+
+  async stop(): Promise<void> {
+    if (this.exitCode !== undefined) return;
+    this.child.kill('SIGINT');
+    await this.exit(30_000).catch(() => this.child.kill('SIGKILL'));
+  }
+
+  private async until(what: string, timeoutMs: number, done: () => boolean | Promise<boolean>): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!(await done())) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n--- stderr:\n${this.stderr.slice(-4000)}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+}
