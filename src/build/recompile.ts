@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdir, readdir } from 'node:fs/promises';
+import { mkdir, readdir, rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { CrateUnit } from './crate-graph.js';
 
@@ -32,6 +32,8 @@ export class CompileError extends Error {
  */
 export async function recompileCrate(unit: CrateUnit, outDir: string, rebuilt: ReadonlyMap<string, string>): Promise<CompiledCrate> {
   await mkdir(outDir, { recursive: true });
+  // The directory is reused across rounds; objects of an earlier round must not be mistaken for this one's.
+  if (unit.isBinary) await Promise.all((await readdir(outDir)).filter((name) => name.endsWith('.o')).map((name) => rm(join(outDir, name), { force: true })));
   const args = rewriteArgs(unit, outDir, rebuilt);
   const started = performance.now();
   const { code, diagnostics } = await runRustc(unit.record.rustc, args, unit.record.cwd, unit.record.env);

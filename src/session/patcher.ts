@@ -58,6 +58,8 @@ export class Patcher {
   private readonly baselines = new Map<string, ObjectFile[]>();
   /** The newest rlib of each library crate rebuilt so far: later rounds compile against it, not cargo's. */
   private readonly latestLibraries = new Map<string, string>();
+  /** Crates compiled since their last adopted build. */
+  private readonly unadopted = new Set<string>();
   private readonly sources = new Map<string, Set<string>>();
   private readonly history: BuiltPatch[] = [];
   private readonly reference: LiveSymbols;
@@ -109,11 +111,14 @@ export class Patcher {
   /** Compile, diff, assemble and deliver one edit. Returns false when nothing was patched. */
   async applyEdit(files: readonly string[], startedAt: number): Promise<boolean> {
     const changedKeys = new Set(this.units.filter((unit) => files.some((file) => this.sources.get(unit.key)?.has(file))).map((unit) => unit.key));
+    // A crate rebuilt in a round that failed later (a dependent's compile
+    // error, an unpatchable change) holds code no process runs: build it again.
+    for (const key of this.unadopted) changedKeys.add(key);
     const affected = affectedCrates(this.units, changedKeys);
     if (affected.length === 0) return false;
     const id = this.nextId;
     const compileStart = performance.now();
-    const compiled = await this.compile(affected, id);
+    const compiled = await this.compile(affected);
     const compileMs = performance.now() - compileStart;
 
     const diffStart = performance.now();
@@ -224,21 +229,26 @@ export class Patcher {
   /** What this round built is now what the processes run. */
   private adopt(diffs: ReadonlyArray<{ unit: CrateUnit; objects: ObjectFile[] }>, compiled: readonly CompiledCrate[]): void {
     for (const { unit, objects } of diffs) this.baselines.set(unit.key, objects);
-    for (const crate of compiled) if (crate.rlib) this.latestLibraries.set(crate.unit.key, crate.rlib);
+    for (const crate of compiled) {
+      if (crate.rlib) this.latestLibraries.set(crate.unit.key, crate.rlib);
+      this.unadopted.delete(crate.unit.key);
+    }
   }
 
-  private async compile(affected: readonly CrateUnit[], id: number): Promise<CompiledCrate[]> {
+  private async compile(affected: readonly CrateUnit[]): Promise<CompiledCrate[]> {
     const rebuilt = new Map<string, string>(this.latestLibraries);
     const compiled: CompiledCrate[] = [];
     for (const unit of affected) {
-      const crate = await recompileCrate(unit, join(this.sessionDir, 'build', `${id}-${this.nextAttempt++}`, unit.key.replace(':', '-')), rebuilt);
+      this.unadopted.add(unit.key);
+      // Always the same directory per crate: rustc tracks the output path, and
+      // a new one each round would throw away its incremental cache.
+      const crate = await recompileCrate(unit, join(this.sessionDir, 'build', unit.key.replace(':', '-')), rebuilt);
       if (crate.rlib) rebuilt.set(unit.key, crate.rlib);
       compiled.push(crate);
     }
     return compiled;
   }
 
-  private nextAttempt = 1;
 
   private async refreshSources(crate: CompiledCrate): Promise<void> {
     const outDir = crate.rlib ? join(crate.rlib, '..') : join(crate.objects[0] ?? '', '..');

@@ -14,7 +14,7 @@ export class SourceWatcher {
   constructor(
     files: readonly string[],
     private readonly onEdit: (files: string[], firstEventAt: number) => void,
-    private readonly quietMs = 25,
+    private readonly quietMs = 8,
   ) {
     this.watcher = watch([...files], { ignoreInitial: true, atomic: true });
     this.watcher.on('change', (path) => this.record(path));
