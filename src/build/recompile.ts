@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
+import { codegenOption } from './capture-record.js';
 import type { CrateUnit } from './crate-graph.js';
 
 export interface CompiledCrate {
@@ -65,6 +66,10 @@ function rewriteArgs(unit: CrateUnit, outDir: string, rebuilt: ReadonlyMap<strin
       args.push(arg);
     }
   }
+  // With `--emit=obj` and no explicit codegen-units, rustc falls back to one
+  // unit: no parallel codegen and no reuse of unchanged units. Ask for what
+  // cargo's incremental builds get by default.
+  if (unit.isBinary && codegenOption(input, 'codegen-units') === undefined) args.push('-C', 'codegen-units=256');
   // Transitive lookups by crate hash must find the new metadata first.
   for (const rlib of rebuilt.values()) args.push('-L', `dependency=${join(rlib, '..')}`);
   return args;
