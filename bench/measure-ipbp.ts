@@ -1,0 +1,129 @@
+import { dirname } from 'node:path';
+import type { BenchApp } from './apps.js';
+import { type CallCost, callCost } from './support/call-cost.js';
+import { IpbpSession, type PatchStages } from './support/ipbp-session.js';
+import { revisionSeen, started, warmUp } from './support/observe.js';
+import { filesBelow, residentBytes } from './support/process-memory.js';
+import { sleep } from './support/stats.js';
+import { bumpRevision, replaceOnce } from './support/work-copy.js';
+
+/** One edit of the session. */
+export interface IpbpEdit {
+  readonly revision: number;
+  /** How ipbp handled it: `patched`, or what went wrong. */
+  readonly outcome: string;
+  readonly editToBehaviourMs: number;
+  readonly stages: PatchStages | undefined;
+  readonly changed: string[];
+}
+
+export interface MemoryPoint {
+  readonly patches: number;
+  readonly rssBytes: number;
+  /** Bytes of all patch libraries (`.so`) in the session directory at that point. */
+  readonly patchLibraryBytes: number;
+}
+
+export interface IpbpResult {
+  /** `ipbp run` to the app's first output: the recorded cargo build, agent, start. */
+  readonly startMs: number;
+  readonly binary: string;
+  readonly edits: IpbpEdit[];
+  readonly rssBeforeBytes: number;
+  readonly memory: MemoryPoint[];
+  readonly disk: { readonly patchLibraryBytes: number; readonly patchLibraries: number; readonly sessionDirectoryBytes: number };
+  /** Small app only: before any patch of `mix_patched`, and after one. */
+  readonly callCost?: { readonly beforePatch: CallCost; readonly afterPatch: CallCost };
+}
+
+const START_TIMEOUT_MS = 15 * 60_000;
+const EDIT_TIMEOUT_MS = 3 * 60_000;
+/** Let the app run a little between patches, as between a developer's saves. */
+const BETWEEN_EDITS_MS = 100;
+const MEMORY_CHECKPOINTS = [1, 10, 100];
+
+/** The small app's call-cost edit: the rotation of `mix_patched` only. */
+const MIX_PATCHED = {
+  file: 'src/calls.rs',
+  from: 'pub fn mix_patched(x: u64) -> u64 {\n    (x ^ (x >> 31)).wrapping_mul(0x9e37_79b9_7f4a_7c15).rotate_left(17)',
+  to: 'pub fn mix_patched(x: u64) -> u64 {\n    (x ^ (x >> 31)).wrapping_mul(0x9e37_79b9_7f4a_7c15).rotate_left(19)',
+};
+
+/**
+ * One `ipbp run` session of `app`: `app.patches` edits of the same function,
+ * each timed from the write to the new behaviour seen by the benchmark,
+ * with ipbp's own stage times, and the app's RSS at the checkpoints.
+ */
+export async function measureIpbp(app: BenchApp, directory: string, log: (line: string) => void): Promise<IpbpResult> {
+  const launchedAt = performance.now();
+  const session = await IpbpSession.start(directory, app.args);
+  try {
+    const firstOutput = started(app, session.output, START_TIMEOUT_MS);
+    firstOutput.catch(() => undefined);
+    const { binary, sessionDirectory } = await session.session(START_TIMEOUT_MS);
+    let pid = await session.ready(START_TIMEOUT_MS);
+    const { port, at } = await firstOutput;
+    const startMs = at - launchedAt;
+    log(`  ipbp: app running (pid ${pid}) ${Math.round(startMs)} ms after \`ipbp run\``);
+    await warmUp(app, port);
+    await sleep(500);
+    const rssBeforeBytes = await residentBytes(pid);
+    const costBefore = app.name === 'small' ? await callCost(session) : undefined;
+
+    const edits: IpbpEdit[] = [];
+    const memory: MemoryPoint[] = [];
+    // The last patch is always a checkpoint, for an app given fewer than 100.
+    const checkpoints = new Set([...MEMORY_CHECKPOINTS.filter((n) => n < app.patches), app.patches]);
+    for (let revision = 1; revision <= app.patches; revision++) {
+      const seen = revisionSeen(app, session.output, port, revision, EDIT_TIMEOUT_MS);
+      const editedAt = await bumpRevision(directory, app.editFile, revision);
+      const outcome = await session.nextOutcome(EDIT_TIMEOUT_MS);
+      if (outcome.event !== 'patched') {
+        // A restart still ends in the new behaviour, much later; anything else never shows it.
+        log(`  ipbp: edit ${revision} was not patched (${outcome.event})\n${session.stderrTail()}`);
+        if (outcome.event !== 'restart' && outcome.event !== 'unpatchable') throw new Error(`ipbp could not apply edit ${revision} of ${app.name}: ${outcome.event}`);
+        pid = await session.ready(START_TIMEOUT_MS);
+      }
+      const seenAt = await seen;
+      edits.push({
+        revision,
+        outcome: outcome.event,
+        editToBehaviourMs: seenAt - editedAt,
+        stages: outcome.event === 'patched' ? outcome.ms : undefined,
+        changed: outcome.event === 'patched' ? outcome.changed : [],
+      });
+      if (checkpoints.has(revision)) {
+        memory.push({ patches: revision, rssBytes: await residentBytes(pid), patchLibraryBytes: (await filesBelow(sessionDirectory, isPatchLibrary)).bytes });
+      }
+      if (revision === 1 || revision % 10 === 0) log(`  ipbp: ${revision}/${app.patches} patches, last ${Math.round(seenAt - editedAt)} ms edit → behaviour`);
+      await sleep(BETWEEN_EDITS_MS);
+    }
+
+    let costs: IpbpResult['callCost'];
+    if (costBefore) {
+      await replaceOnce(directory, MIX_PATCHED.file, MIX_PATCHED.from, MIX_PATCHED.to);
+      const outcome = await session.nextOutcome(EDIT_TIMEOUT_MS);
+      if (outcome.event !== 'patched') throw new Error(`the call-cost edit was not patched (${outcome.event})\n${session.stderrTail()}`);
+      costs = { beforePatch: costBefore, afterPatch: await callCost(session) };
+    }
+
+    // The session directory goes away with the session: measure it first.
+    const libraries = await filesBelow(sessionDirectory, isPatchLibrary);
+    const disk = { patchLibraryBytes: libraries.bytes, patchLibraries: libraries.files, sessionDirectoryBytes: (await filesBelow(sessionDirectory)).bytes };
+    return { startMs, binary, edits, rssBeforeBytes, memory, disk, ...(costs ? { callCost: costs } : {}) };
+  } catch (error) {
+    log(session.stderrTail());
+    throw error;
+  } finally {
+    await session.stop();
+  }
+}
+
+function isPatchLibrary(name: string): boolean {
+  return name.endsWith('.so');
+}
+
+/** The target directory the session built into (`<target>/debug/<binary>`). */
+export function targetDirectoryOf(binary: string): string {
+  return dirname(dirname(binary));
+}
