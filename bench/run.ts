@@ -15,7 +15,7 @@
 import { spawnSync } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { APPS, type BenchApp } from './apps.js';
 import { type CargoResult, measureCargo } from './measure-cargo.js';
 import { type DiffThroughput, measureDiffThroughput } from './measure-diff.js';
@@ -128,7 +128,7 @@ async function main(): Promise<void> {
     summary: apps,
     targets,
     diffThroughput: { mediumApp: mediumDiff, corpus: corpusDiff },
-    raw: runs.map((run) => ({ app: run.app, seconds: run.seconds, ipbp: run.ipbp, cargo: { ...run.cargo, rlibsBefore: run.cargo.rlibsBefore.length, rlibsAfter: run.cargo.rlibsAfter.length } })),
+    raw: runs.map((run) => ({ app: run.app, seconds: run.seconds, ipbp: { ...run.ipbp, binary: basename(run.ipbp.binary) }, cargo: { ...run.cargo, rlibsBefore: run.cargo.rlibsBefore.length, rlibsAfter: run.cargo.rlibsAfter.length } })),
   };
   // Tenths of a millisecond are plenty, thousandths for the ns call costs; the timer's fifteen digits are noise.
   const rounded = (_key: string, value: unknown): unknown => {
