@@ -58,7 +58,7 @@ export async function captureBuild(selection: BuildSelection, sessionDir: string
   }
   const binary = executables[0]!;
   const crates = await readRecords<RustcRecord>(join(captureDir, 'rustc'));
-  const links = await readLinkRecords(join(captureDir, 'link'));
+  const links = await readRecords<LinkRecord>(join(captureDir, 'link'), (entry) => join(entry, 'link.json'));
   const link = await findLinkOf(binary, links);
   if (!link) {
     throw new UserError(`cargo did not link ${binary} through ipbp's linker wrapper`, 'no-link-capture', [
@@ -137,7 +137,8 @@ function parseLine(line: string): CargoMessage | undefined {
   }
 }
 
-async function readRecords<T>(directory: string): Promise<T[]> {
+/** The JSON records the wrappers wrote below `directory`, one per entry; `fileOf` names the file of an entry. */
+async function readRecords<T>(directory: string, fileOf: (entry: string) => string = (entry) => entry): Promise<T[]> {
   let names: string[];
   try {
     names = await readdir(directory);
@@ -145,19 +146,7 @@ async function readRecords<T>(directory: string): Promise<T[]> {
     return [];
   }
   const records: T[] = [];
-  for (const name of names.sort()) records.push(JSON.parse(await readFile(join(directory, name), 'utf8')) as T);
-  return records;
-}
-
-async function readLinkRecords(directory: string): Promise<LinkRecord[]> {
-  let names: string[];
-  try {
-    names = await readdir(directory);
-  } catch {
-    return [];
-  }
-  const records: LinkRecord[] = [];
-  for (const name of names) records.push(JSON.parse(await readFile(join(directory, name, 'link.json'), 'utf8')) as LinkRecord);
+  for (const name of names.sort()) records.push(JSON.parse(await readFile(join(directory, fileOf(name)), 'utf8')) as T);
   return records;
 }
 
