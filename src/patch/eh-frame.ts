@@ -48,6 +48,8 @@ function splitRecords(object: ObjectFile, section: Section): FrameRecord[] {
   const records: FrameRecord[] = [];
   const data = section.data;
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  // Relocations are sorted by offset (the readers sort them), so one cursor hands each record its own.
+  let next = 0;
   let offset = 0;
   while (offset + 4 <= data.length) {
     const length = view.getUint32(offset, true);
@@ -55,12 +57,15 @@ function splitRecords(object: ObjectFile, section: Section): FrameRecord[] {
     if (length === 0 || length === 0xffffffff || offset + 4 + length > data.length) break;
     const id = view.getUint32(offset + 4, true);
     const end = offset + 4 + length;
+    while (next < section.relocations.length && section.relocations[next]!.offset < offset) next++;
+    const first = next;
+    while (next < section.relocations.length && section.relocations[next]!.offset < end) next++;
     records.push({
       object,
       section,
       offset,
       bytes: data.subarray(offset, end),
-      relocations: section.relocations.filter((relocation) => relocation.offset >= offset && relocation.offset < end),
+      relocations: section.relocations.slice(first, next),
       cieOffset: id === 0 ? undefined : offset + 4 - id,
     });
     offset = end;
