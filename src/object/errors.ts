@@ -8,7 +8,7 @@
  * are escaped as `\xNN`.
  */
 export class ObjectFormatError extends Error {
-  override readonly name = 'ObjectFormatError';
+  override readonly name: string = 'ObjectFormatError';
   readonly file: string;
   readonly structure: string;
   readonly offset: number;
