@@ -18,7 +18,7 @@ import { promisify } from 'node:util';
 import { ensureAgentBuilt } from '../src/channel/agent-build.js';
 import { AgentDisconnectedError, type AgentConnection } from '../src/channel/agent-connection.js';
 import { encodeFrame, FrameSplitter, MAX_PAYLOAD_BYTES } from '../src/channel/frames.js';
-import { decodeMessage, encodeMessage, type HelloMessage, type Message } from '../src/channel/protocol.js';
+import { decodeMessage, encodeMessage, type HelloMessage, type Message, PROTOCOL_VERSION } from '../src/channel/protocol.js';
 import { PatchServer } from '../src/channel/server.js';
 
 const run = promisify(execFile);
@@ -79,7 +79,7 @@ class ScriptedAgent {
 
 const sampleHello: HelloMessage = {
   type: 'hello',
-  protocolVersion: 1,
+  protocolVersion: PROTOCOL_VERSION,
   pid: 1234,
   buildId: Uint8Array.of(0xab, 0xcd),
   exePath: '/bin/app',
@@ -123,16 +123,16 @@ describe('PatchServer with a scripted agent', () => {
     const second = connection.loadPatch({ ...samplePatch, patchId: 2 });
     const request = await agent.next();
     // A request without a hook table goes out with hooks = 0: the app does not use the ipbp crate.
-    assert.deepEqual(request, { type: 'load-patch', ...samplePatch, hooks: 0n });
+    assert.deepEqual(request, { type: 'load-patch', ...samplePatch, hooks: 0n, migrations: '' });
     assert.equal((await agent.next()).type, 'load-patch');
 
     const logged = nextEvent<[AgentConnection, string]>((f) => server.once('log', f));
     agent.send({ type: 'log', message: 'slow thread' });
     assert.equal((await logged)[1], 'slow thread');
 
-    agent.send({ type: 'patch-result', patchId: 1, ok: true, message: '', loadUs: 10n, redirectUs: 20n });
-    agent.send({ type: 'patch-result', patchId: 2, ok: false, message: 'no', loadUs: 0n, redirectUs: 0n });
-    assert.deepEqual(await first, { patchId: 1, ok: true, message: '', loadUs: 10n, redirectUs: 20n });
+    agent.send({ type: 'patch-result', patchId: 1, ok: true, message: '', loadUs: 10n, redirectUs: 20n, needsRestart: false });
+    agent.send({ type: 'patch-result', patchId: 2, ok: false, message: 'no', loadUs: 0n, redirectUs: 0n, needsRestart: false });
+    assert.deepEqual(await first, { patchId: 1, ok: true, message: '', loadUs: 10n, redirectUs: 20n, needsRestart: false });
     assert.equal((await second).message, 'no');
 
     const pending = connection.loadPatch({ ...samplePatch, patchId: 3 });
@@ -151,7 +151,7 @@ describe('PatchServer with a scripted agent', () => {
     const [connection] = await connected;
     const pending = connection.loadPatch(samplePatch);
     await agent.next();
-    agent.send({ type: 'patch-result', patchId: 9, ok: true, message: '', loadUs: 0n, redirectUs: 0n });
+    agent.send({ type: 'patch-result', patchId: 9, ok: true, message: '', loadUs: 0n, redirectUs: 0n, needsRestart: false });
     await assert.rejects(pending, /answered patch 9 but patch 1 was expected/);
   });
 
@@ -160,7 +160,7 @@ describe('PatchServer with a scripted agent', () => {
     ['a truncated hello', encodeFrame(encodeMessage(sampleHello).subarray(0, 10)), /truncated/],
     ['an oversized frame', Buffer.from([0x01, 0x00, 0x00, 0x01]), /frame announces 16777217 bytes/],
     ['a message other than hello first', encodeFrame(encodeMessage({ type: 'log', message: 'hi' })), /expected hello, got log/],
-    ['another protocol version', encodeFrame(encodeMessage({ ...sampleHello, protocolVersion: 2 })), /speaks protocol 2/],
+    ['another protocol version', encodeFrame(encodeMessage({ ...sampleHello, protocolVersion: PROTOCOL_VERSION + 1 })), new RegExp(`speaks protocol ${PROTOCOL_VERSION + 1}`)],
   ];
   for (const [what, bytes, reason] of refusals) {
     it(`refuses a connection that sends ${what}`, async () => {
@@ -400,7 +400,7 @@ describe('the agent in a real process', { skip: onLinuxX64 ? false : 'Linux x86_
 
   it('says hello with its pid, build id and where the executable is mapped', async () => {
     assert.equal(agent.pid, app.pid);
-    assert.equal(agent.protocolVersion, 1);
+    assert.equal(agent.protocolVersion, PROTOCOL_VERSION);
     assert.equal(agent.buildIdHex, await readelfBuildId(appPath));
     assert.equal(agent.exePath, appPath);
     assert.ok(agent.imageStart <= agent.loadBias && agent.loadBias < agent.imageEnd);

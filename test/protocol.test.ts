@@ -46,6 +46,7 @@ const golden: ReadonlyArray<readonly [string, Message]> = [
         { from: 0xfedc_ba98_7654_3210n, to: 0x0123_4567_89ab_cdefn },
       ],
       hooks: 0x5555_5558_1230n,
+      migrations: 'app::Counter\napp::Shape',
     },
   ],
   [
@@ -57,6 +58,7 @@ const golden: ReadonlyArray<readonly [string, Message]> = [
       message: 'patch is for build aa, this process is build bb',
       loadUs: 1234n,
       redirectUs: 0x1_0000_0001n,
+      needsRestart: true,
     },
   ],
   ['log.bin', { type: 'log', message: 'thread 17 was slow to stop ✓' }],
@@ -108,7 +110,7 @@ describe('decodeMessage', () => {
     assertThrowsProtocolError(() => decodeMessage(Buffer.of(0)), /unknown message tag 0/);
     assertThrowsProtocolError(() => decodeMessage(Buffer.of(9, 1, 2)), /unknown message tag 9/);
     assertThrowsProtocolError(() => decodeMessage(Buffer.alloc(0)), /tag at offset 0: needs 1 bytes/);
-    const result = encodeMessage({ type: 'patch-result', patchId: 1, ok: true, message: '', loadUs: 0n, redirectUs: 0n });
+    const result = encodeMessage({ type: 'patch-result', patchId: 1, ok: true, message: '', loadUs: 0n, redirectUs: 0n, needsRestart: false });
     result[5] = 2;
     assertThrowsProtocolError(() => decodeMessage(result), /patch-result\.ok at offset 5: expected 0 or 1, got 2/);
     assertThrowsProtocolError(() => decodeMessage(Buffer.of(4, 2, 0, 0, 0, 0xc3, 0x28)), /log\.message at offset 1: not valid UTF-8/);
@@ -125,11 +127,11 @@ describe('decodeMessage', () => {
 describe('encodeMessage', () => {
   it('refuses values that do not fit their wire type', () => {
     assertThrowsProtocolError(
-      () => encodeMessage({ type: 'load-patch', patchId: -1, buildId, path: '', base: 0n, redirects: [], hooks: 0n }),
+      () => encodeMessage({ type: 'load-patch', patchId: -1, buildId, path: '', base: 0n, redirects: [], hooks: 0n, migrations: '' }),
       /patch_id: -1 is not a u32/,
     );
     assertThrowsProtocolError(
-      () => encodeMessage({ type: 'load-patch', patchId: 1, buildId, path: '', base: 1n << 64n, redirects: [], hooks: 0n }),
+      () => encodeMessage({ type: 'load-patch', patchId: 1, buildId, path: '', base: 1n << 64n, redirects: [], hooks: 0n, migrations: '' }),
       /base: 18446744073709551616 is not a u64/,
     );
   });
@@ -193,6 +195,7 @@ const anyMessage: fc.Arbitrary<Message> = fc.oneof(
     base: u64,
     redirects: fc.array(fc.record({ from: u64, to: u64 }), { maxLength: 8 }),
     hooks: u64,
+    migrations: text,
   }),
   fc.record({
     type: fc.constant('patch-result' as const),
@@ -201,6 +204,7 @@ const anyMessage: fc.Arbitrary<Message> = fc.oneof(
     message: text,
     loadUs: u64,
     redirectUs: u64,
+    needsRestart: fc.boolean(),
   }),
   fc.record({ type: fc.constant('log' as const), message: text }),
   fc.record({ type: fc.constant('challenge' as const), nonce: blob }),

@@ -111,13 +111,15 @@ describe('--no-restart: a crash is reported and ipbp waits (examples/restart-dem
   });
 });
 
-describe('one session per project, and a killed ipbp leaves the app running (examples/restart-demo)', () => {
+describe('one session per project; a killed ipbp leaves the app running, and the next one adopts it (examples/restart-demo)', () => {
   let session: IpbpRun;
   let initialFiles: Map<string, Buffer>;
   const written = new Map<string, Buffer>();
   let app: number;
   let successor: SecondRun | undefined;
   let privateDirectory = '';
+  /** Whether the killed session got as far as reporting its patch live. */
+  let patchedBeforeKill = false;
 
   before(async () => {
     session = await IpbpRun.start('restart-demo');
@@ -154,15 +156,39 @@ describe('one session per project, and a killed ipbp leaves the app running (exa
     const lines = linesOf(session, app, from);
     assert.ok(lines.length >= 10, `the app kept printing (${lines.length} lines in 1.5 s)`);
     assert.equal(new Set(lines.map((line) => line.label)).size, 1, 'and kept running one version of the code');
-    const patched = (await session.events()).some((event) => event.event === 'patched');
-    t.diagnostic(`killed ${patched ? 'after' : 'before'} the patch was live; the app runs label=${lines[0]?.label}`);
+    patchedBeforeKill = (await session.events()).some((event) => event.event === 'patched');
+    t.diagnostic(`killed ${patchedBeforeKill ? 'after' : 'before'} the patch was live; the app runs label=${lines[0]?.label}`);
   });
 
-  test('a new `ipbp run` takes over the lock the killed one left behind', async () => {
+  test('a new `ipbp run` takes over the lock the killed one left behind and adopts the same process', async () => {
+    const from = session.stdout.length;
     successor = new SecondRun(session.directory, 'events-successor.jsonl');
+    const adopted = await successor.waitForEvent((event) => event.event === 'adopted');
+    assert.equal(adopted.pid, app);
+    // The agent applies a patch it received even when ipbp dies meanwhile; one it never received is not there.
+    const patches = adopted.patches as number[];
+    if (patchedBeforeKill) assert.deepEqual(patches, [1]);
+    else assert.ok(patches.length === 0 || (patches.length === 1 && patches[0] === 1), `patches: ${patches}`);
+    await successor.waitForStderr(new RegExp(`adopted pid ${app} \\((no patch|patch 1) applied\\)`));
     const ready = await successor.waitForEvent((event) => event.event === 'ready');
-    assert.notEqual(ready.pid, app);
+    assert.equal(ready.pid, app);
     assert.match(successor.stderr, new RegExp(`took over \\S+run\\.lock from pid ${session.child.pid}, which is no longer running`));
+    // The edit the killed session was working on reaches the process now.
+    await waitForDemoLine(session, app, (line) => line.label === 'v2', from);
+  });
+
+  test('a following edit is patched into the adopted process', async () => {
+    const from = session.stdout.length;
+    await editAll(session, 'src/main.rs', [['"v2"', '"v3"']], written);
+    await waitForDemoLine(session, app, (line) => line.label === 'v3', from);
+    const patched = await successor!.waitForEvent((event) => event.event === 'patched' && (event.pids as number[]).includes(app));
+    assert.ok((patched.changed as string[]).includes('restart_demo::label'));
+    const events = await successor!.events();
+    assert.deepEqual(
+      events.filter((event) => ['ready', 'restart', 'exited'].includes(event.event)).map((event) => [event.event, event.pid]),
+      [['ready', app]],
+      'no other process was started',
+    );
   });
 
   test('no edit is lost', async () => {

@@ -73,6 +73,20 @@ describe('hot restart when an edit cannot be patched (examples/restart-demo)', (
     );
   });
 
+  test('a struct whose layout changed restarts, naming the type: values of the old layout may be live', async () => {
+    const line = await expectRestart(
+      'src/main.rs',
+      [
+        ['struct Square(u64);', 'struct Square(u64, u64);'],
+        ['self.0 * self.0 * factor', 'self.0 * self.1 * factor'],
+        ['Square(3)', 'Square(3, 2)'],
+      ],
+      /^layout of `restart_demo::Square` changed \(size 8 -> 16; field `__1: u64` added at offset 8\); values of the old layout may be live \(the `ipbp` crate's `migrate` can keep them/,
+      (candidate) => candidate.area === 12,
+    );
+    assert.equal(line.label, 'v2');
+  });
+
   test('a changed feature in Cargo.toml restarts, naming the manifest', async () => {
     await expectRestart('Cargo.toml', [['default = []', 'default = ["loud"]']], /^`Cargo\.toml` changed: the build itself/, (line) => line.loudness === 'loud');
   });
@@ -85,12 +99,16 @@ describe('hot restart when an edit cannot be patched (examples/restart-demo)', (
     await expectRestart('Cargo.lock', [['version = 4', 'version = 3']], /^`Cargo\.lock` changed: the build itself/, (line) => line.label === 'v2' && line.note === 'fancy');
   });
 
+  test('an edit to a crate outside the workspace restarts, naming the file', async () => {
+    await expectRestart('extlib/src/lib.rs', [['"first"', '"second"']], /^`extlib\/src\/lib\.rs` changed: it belongs to a crate outside the workspace/, (line) => line.ext === 'second');
+  });
+
   test('the restarted process is patched in place again', async () => {
     const from = session.stdout.length;
     await editAll(session, 'src/main.rs', [['"v2"', '"v3"']], written);
     await waitForDemoLine(session, pid, (line) => line.label === 'v3', from);
     const restarts = await countEvents(session, 'restart');
-    assert.equal(restarts, 7, 'no restart for a body change');
+    assert.equal(restarts, 9, 'no restart for a body change');
     assert.ok(linesOf(session, pid, from).length > 0);
   });
 

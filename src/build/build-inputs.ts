@@ -60,6 +60,12 @@ async function rerunIfChanged(output: BuildScriptOutput): Promise<string[]> {
   return files;
 }
 
+/** A snapshot as session.json holds it: each file's digest (null: it did not exist), and which files are external sources. */
+export interface SavedBuildInputs {
+  readonly digests: Readonly<Record<string, string | null>>;
+  readonly external: readonly string[];
+}
+
 /**
  * What the build inputs held when the running program was built, to tell a
  * real change from a save that changed nothing (or cargo rewriting
@@ -69,26 +75,61 @@ export class BuildInputSnapshot {
   private constructor(
     private readonly root: string,
     private readonly digests: ReadonlyMap<string, string | undefined>,
+    private readonly external: ReadonlySet<string>,
   ) {}
 
-  static async take(root: string, files: readonly string[]): Promise<BuildInputSnapshot> {
+  /** `files` define the build; `externalSources` are sources of crates outside the workspace. */
+  static async take(root: string, files: readonly string[], externalSources: readonly string[] = []): Promise<BuildInputSnapshot> {
     const digests = new Map<string, string | undefined>();
-    for (const file of files) digests.set(file, await digestOf(file));
-    return new BuildInputSnapshot(root, digests);
+    for (const file of [...files, ...externalSources]) digests.set(file, await digestOf(file));
+    return new BuildInputSnapshot(root, digests, new Set(externalSources));
+  }
+
+  /** A snapshot written down earlier (`saved()`), for a session that adopts a running app without building. */
+  static restore(root: string, saved: SavedBuildInputs): BuildInputSnapshot {
+    const digests = new Map(Object.entries(saved.digests).map(([file, digest]) => [file, digest ?? undefined]));
+    return new BuildInputSnapshot(root, digests, new Set(saved.external));
+  }
+
+  /** What `restore` needs, as JSON holds it. */
+  saved(): SavedBuildInputs {
+    return { digests: Object.fromEntries([...this.digests].map(([file, digest]) => [file, digest ?? null])), external: [...this.external] };
   }
 
   get files(): string[] {
     return [...this.digests.keys()];
   }
 
-  /** Of `paths` (files reported as changed on disk), the build inputs whose content now differs, relative to the workspace root. */
-  async changedAmong(paths: readonly string[]): Promise<string[]> {
+  /** Why the changes among `paths` need a fresh build; empty when none of them is a build input that changed. */
+  async reasonsFor(paths: readonly string[]): Promise<string[]> {
+    const changed = await this.changedPaths(paths);
+    const external = changed.filter((path) => this.external.has(path));
+    const build = changed.filter((path) => !this.external.has(path));
+    const reasons: string[] = [];
+    if (build.length > 0) {
+      reasons.push(`${this.listed(build)} changed: the build itself (manifest, lock file, features or build script) is not patchable`);
+    }
+    if (external.length > 0) {
+      reasons.push(`${this.listed(external)} changed: it belongs to a crate outside the workspace, which ipbp does not recompile`);
+    }
+    return reasons;
+  }
+
+  private async changedPaths(paths: readonly string[]): Promise<string[]> {
     const changed: string[] = [];
     for (const path of paths) {
       if (!this.digests.has(path)) continue;
-      if ((await digestOf(path)) !== this.digests.get(path)) changed.push(relative(this.root, path) || path);
+      if ((await digestOf(path)) !== this.digests.get(path)) changed.push(path);
     }
     return changed;
+  }
+
+  private relativeName(path: string): string {
+    return relative(this.root, path) || path;
+  }
+
+  private listed(paths: readonly string[]): string {
+    return paths.map((path) => `\`${this.relativeName(path)}\``).join(', ');
   }
 }
 

@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UserError } from '../cli/errors.js';
 import { type BuildScriptOutput, buildInputFiles } from './build-inputs.js';
+import { externalCrateSources } from './external-sources.js';
 import { type CargoWorkspace, readCargoWorkspace } from './cargo-metadata.js';
 import { CAPTURE_DIR_ENV, LINKER_SHIM_ENV, type LinkRecord, type RustcRecord } from './capture-record.js';
 
@@ -26,6 +27,8 @@ export interface CapturedBuild {
   readonly captureDir: string;
   /** Files that define the build itself (manifests, lock file, build scripts…): a change to one is not patchable. */
   readonly buildInputs: string[];
+  /** Sources of linked crates outside the workspace: ipbp cannot recompile them, so an edit means a fresh build. */
+  readonly externalSources: string[];
 }
 
 const wrappersDir = join(dirname(fileURLToPath(import.meta.url)), 'wrappers');
@@ -66,7 +69,8 @@ export async function captureBuild(selection: BuildSelection, sessionDir: string
     ]);
   }
   const buildInputs = await buildInputFiles(workspace, crates, workspaceBuildScripts(workspace, buildScripts));
-  return { workspaceRoot: workspace.root, binary, crates, link, captureDir, buildInputs };
+  const externalSources = await externalCrateSources(link, crates, workspace);
+  return { workspaceRoot: workspace.root, binary, crates, link, captureDir, buildInputs, externalSources };
 }
 
 /** The build script runs of workspace packages; those of registry dependencies are covered by Cargo.lock. */

@@ -18,6 +18,8 @@ export interface LoadPatchRequest {
   readonly redirects: readonly Redirect[];
   /** Runtime address of the app's hook table (the `ipbp` crate); 0 or absent when it has none. */
   readonly hooks?: bigint;
+  /** Qualified names of the types whose layout the patch changes; the app must migrate each. */
+  readonly migrations?: readonly string[];
 }
 
 export interface PatchResult {
@@ -27,6 +29,8 @@ export interface PatchResult {
   readonly message: string;
   readonly loadUs: bigint;
   readonly redirectUs: bigint;
+  /** Refused because only a restart can apply it; nothing was loaded. */
+  readonly needsRestart: boolean;
 }
 
 /** Rejects every request still waiting when the connection goes away. */
@@ -98,7 +102,7 @@ export class AgentConnection extends EventEmitter<AgentConnectionEvents> {
     }
     let frame: Buffer;
     try {
-      frame = encodeFrame(encodeMessage({ type: 'load-patch', ...request, hooks: request.hooks ?? 0n }));
+      frame = encodeFrame(encodeMessage({ type: 'load-patch', ...request, hooks: request.hooks ?? 0n, migrations: (request.migrations ?? []).join('\n') }));
     } catch (error) {
       return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
@@ -123,8 +127,8 @@ export class AgentConnection extends EventEmitter<AgentConnectionEvents> {
           this.finish(`protocol error: the agent answered patch ${message.patchId} but ${expected} was expected`);
           return;
         }
-        const { patchId, ok, message: text, loadUs, redirectUs } = message;
-        request.resolve({ patchId, ok, message: text, loadUs, redirectUs });
+        const { patchId, ok, message: text, loadUs, redirectUs, needsRestart } = message;
+        request.resolve({ patchId, ok, message: text, loadUs, redirectUs, needsRestart });
         return;
       }
       case 'log':

@@ -14,7 +14,7 @@ import { WireWriter } from './wire-writer.js';
 
 export { ProtocolError } from './protocol-error.js';
 
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 const TAG = { hello: 1, 'load-patch': 2, 'patch-result': 3, log: 4, challenge: 5, auth: 6, 'auth-ok': 7 } as const;
 
@@ -51,6 +51,12 @@ export interface LoadPatchMessage {
   readonly redirects: readonly Redirect[];
   /** Runtime address of the app's `IPBP_HOOK_TABLE_V1` (the `ipbp` crate), or 0 when it has none. */
   readonly hooks: bigint;
+  /**
+   * Types whose layout the patch changes, one per line (empty: none). The
+   * app must have registered a migration for each (`ipbp::migrate`), or the
+   * agent refuses the patch with `needsRestart`.
+   */
+  readonly migrations: string;
 }
 
 /** agent -> CLI, answering each `load-patch` in order. */
@@ -63,6 +69,8 @@ export interface PatchResultMessage {
   /** Microseconds spent in dlopen and in redirecting (stopping threads included). */
   readonly loadUs: bigint;
   readonly redirectUs: bigint;
+  /** Refused because only a restart can apply it (a layout change the app has no migration for); nothing was loaded. */
+  readonly needsRestart: boolean;
 }
 
 /** agent -> CLI, a warning to show the developer. */
@@ -118,6 +126,7 @@ export function encodeMessage(message: Message): Buffer {
         out.u64('load-patch.redirect.to', redirect.to);
       }
       out.u64('load-patch.hooks', message.hooks);
+      out.string('load-patch.migrations', message.migrations);
       break;
     case 'patch-result':
       out.u32('patch-result.patch_id', message.patchId);
@@ -125,6 +134,7 @@ export function encodeMessage(message: Message): Buffer {
       out.string('patch-result.message', message.message);
       out.u64('patch-result.load_us', message.loadUs);
       out.u64('patch-result.redirect_us', message.redirectUs);
+      out.u8('patch-result.needs_restart', message.needsRestart ? 1 : 0);
       break;
     case 'log':
       out.string('log.message', message.message);
@@ -181,7 +191,8 @@ function decodeFields(input: WireReader, tag: number): Message {
         redirects.push({ from: input.u64('load-patch.redirect.from'), to: input.u64('load-patch.redirect.to') });
       }
       const hooks = input.u64('load-patch.hooks');
-      return { type: 'load-patch', patchId, buildId, path, base, redirects, hooks };
+      const migrations = input.string('load-patch.migrations');
+      return { type: 'load-patch', patchId, buildId, path, base, redirects, hooks, migrations };
     }
     case TAG['patch-result']:
       return {
@@ -191,6 +202,7 @@ function decodeFields(input: WireReader, tag: number): Message {
         message: input.string('patch-result.message'),
         loadUs: input.u64('patch-result.load_us'),
         redirectUs: input.u64('patch-result.redirect_us'),
+        needsRestart: input.bool('patch-result.needs_restart'),
       };
     case TAG.log:
       return { type: 'log', message: input.string('log.message') };

@@ -3,19 +3,23 @@
  * that agents inside running apps connect to.
  */
 import { EventEmitter } from 'node:events';
-import { rm } from 'node:fs/promises';
+import { rm, unlink } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { AgentConnection } from './agent-connection.js';
 import { authenticateAgent } from './token-auth.js';
 import { createPrivateDirectory } from './private-directory.js';
-
-/** Linux's `sun_path` holds 108 bytes, the final NUL included. */
-const MAX_SOCKET_PATH_BYTES = 107;
+import { MAX_SOCKET_PATH_BYTES, SOCKET_NAME } from './session-directory.js';
 
 export interface PatchServerOptions {
   /** Where to create the private directory; the OS temp dir by default. */
   readonly parentDirectory?: string;
+  /**
+   * Listen in this existing private directory (the project's session
+   * directory, already checked) instead of a fresh one. A socket file left
+   * there by a killed session is replaced: the caller holds the session lock.
+   */
+  readonly directory?: string;
   /** How long a new connection may take to say hello. */
   readonly helloTimeoutMs?: number;
   /**
@@ -37,6 +41,8 @@ export class PatchServer extends EventEmitter<PatchServerEvents> {
   private readonly live = new Set<AgentConnection>();
   private readonly sockets = new Set<Socket>();
   private closing: Promise<void> | undefined;
+  /** A failed start leaves a directory it was handed: it may hold what the next session needs to adopt the app. */
+  private keepDirectory = false;
   private tcpServer: Server | undefined;
   /** The TCP address agents of other devices connect to, when listening. */
   tcpAddress: { host: string; port: number } | undefined;
@@ -78,14 +84,18 @@ export class PatchServer extends EventEmitter<PatchServerEvents> {
     this.tcpServer = server;
   }
 
-  /** Creates the private directory and listens on `<directory>/agent.sock`. */
+  /**
+   * Creates the private directory (or takes `options.directory`) and listens
+   * on `<directory>/agent.sock`. `close()` removes the directory.
+   */
   static async start(options: PatchServerOptions = {}): Promise<PatchServer> {
-    const directory = await createPrivateDirectory(options.parentDirectory);
-    const socketPath = join(directory, 'agent.sock');
+    const directory = options.directory ?? (await createPrivateDirectory(options.parentDirectory));
+    const socketPath = join(directory, SOCKET_NAME);
     try {
       if (Buffer.byteLength(socketPath) > MAX_SOCKET_PATH_BYTES) {
         throw new Error(`socket path ${socketPath} is longer than ${MAX_SOCKET_PATH_BYTES} bytes; set TMPDIR to a shorter directory`);
       }
+      if (options.directory) await unlink(socketPath).catch(() => undefined);
       const server = createServer();
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
@@ -99,13 +109,14 @@ export class PatchServer extends EventEmitter<PatchServerEvents> {
         try {
           await patchServer.listenOnTcp(options.tcp);
         } catch (error) {
+          patchServer.keepDirectory = options.directory !== undefined;
           await patchServer.close();
           throw error;
         }
       }
       return patchServer;
     } catch (error) {
-      await rm(directory, { recursive: true, force: true });
+      if (!options.directory) await rm(directory, { recursive: true, force: true });
       throw error;
     }
   }
@@ -149,7 +160,7 @@ export class PatchServer extends EventEmitter<PatchServerEvents> {
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
     const tcp = this.tcpServer;
     if (tcp) await new Promise<void>((resolve) => tcp.close(() => resolve()));
-    await rm(this.directory, { recursive: true, force: true });
+    if (!this.keepDirectory) await rm(this.directory, { recursive: true, force: true });
   }
 
   private accept(socket: Socket): void {

@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { attachCommand } from './attach-command.js';
 import { demoCommand } from './demo-command.js';
 import { diffCommand } from './diff-command.js';
 import { reportError } from './errors.js';
@@ -31,6 +32,16 @@ function buildProgram(): Command {
     .option('--no-restart', 'report changes that cannot be patched, and crashes, instead of restarting the app')
     .option('--listen <addr>', 'also accept agents over TCP at [HOST:]PORT (loopback unless a host is given); they must present the session token')
     .action(runCommand);
+  program
+    .command('attach')
+    .description('Take over the app of this project that a killed `ipbp run` left running, and patch it again')
+    .option('-p, --package <spec>', 'the package it runs')
+    .option('--bin <name>', 'the binary it runs')
+    .option('--example <name>', 'the example it runs')
+    .option('--manifest-path <path>', 'path to Cargo.toml')
+    .option('--events <file>', 'write one JSON event per line to FILE (- for stdout)')
+    .option('--no-restart', 'report changes that cannot be patched, and crashes, instead of restarting the app')
+    .action(attachCommand);
   program
     .command('demo')
     .description('Run the bundled example under ipbp and patch it live, twice')

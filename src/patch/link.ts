@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { UserError } from '../cli/errors.js';
-import { readElfImage } from '../object/elf/image.js';
+import { type ElfImage, readElfImage } from '../object/elf/image.js';
 import type { LiveSymbol } from './live-symbols.js';
 import { findRustLld } from './toolchain.js';
 
@@ -63,13 +63,27 @@ export async function linkPatch(objectPath: string, outputPath: string, base: bi
     const stderr = ((error as { stderr?: string }).stderr ?? String(error)).trim();
     throw new UserError('linking the patch failed', 'link-failed', stderr.split('\n').slice(0, 20));
   }
-  const image = readElfImage(outputPath, await readFile(outputPath));
-  const symbols = new Map<string, { address: bigint; kind: LiveSymbol['kind'] }>();
+  return { path: outputPath, base, symbols: definedSymbols(readElfImage(outputPath, await readFile(outputPath)), bindings) };
+}
+
+/**
+ * What a linked patch defines, at the addresses it runs at once loaded at
+ * its base: not its bindings to the process (`bindingNames`), nor ipbp's
+ * local aliases.
+ */
+export function definedSymbols(image: ElfImage, bindingNames: { has(name: string): boolean }): LinkedPatch['symbols'] {
+  const symbols: LinkedPatch['symbols'] = new Map();
   for (const [name, symbol] of image.symbols) {
-    if (bindings.has(name) || name.startsWith('__ipbp_local_')) continue;
+    if (bindingNames.has(name) || name.startsWith('__ipbp_local_')) continue;
     symbols.set(name, { address: symbol.address + PATCH_LOAD_BIAS, kind: symbol.kind });
   }
-  return { path: outputPath, base, symbols };
+  return symbols;
+}
+
+/** The address a linked patch must be loaded at (its link address plus the load bias). */
+export function loadAddressOf(image: ElfImage): bigint | undefined {
+  const lowest = image.loadSegments.reduce<bigint | undefined>((low, segment) => (low === undefined || segment.address < low ? segment.address : low), undefined);
+  return lowest === undefined ? undefined : lowest + PATCH_LOAD_BIAS;
 }
 
 function signedOffset(offset: bigint): string {

@@ -1,4 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { startTicksOf } from './process-identity.js';
+import type { RunningApp } from './running-app.js';
 
 export interface AppLaunch {
   readonly binary: string;
@@ -10,23 +12,42 @@ export interface AppLaunch {
 
 /**
  * Start the program with the agent injected. Its stdout and stderr are the
- * terminal's, exactly as under `cargo run`.
+ * terminal's, exactly as under `cargo run`, so it outlives a killed ipbp.
  */
-export function launchApp(launch: AppLaunch): ChildProcess {
+export function launchApp(launch: AppLaunch): RunningApp {
   const preload = [launch.agentLibrary, process.env.LD_PRELOAD].filter(Boolean).join(':');
-  return spawn(launch.binary, [...launch.args], {
+  const child = spawn(launch.binary, [...launch.args], {
     cwd: launch.cwd,
     stdio: ['inherit', 'inherit', 'inherit'],
     env: { ...process.env, LD_PRELOAD: preload, IPBP_SOCKET: launch.socketPath },
   });
+  return new LaunchedApp(child);
 }
 
-/** Stop the program: SIGTERM, then SIGKILL if it lingers. */
-export async function stopApp(child: ChildProcess, graceMs = 2000): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-  await exited;
-  clearTimeout(timer);
+/** A process ipbp started: its child, whose exit status it sees. */
+class LaunchedApp implements RunningApp {
+  readonly exitStatusKnown = true;
+  readonly startTicks: string | undefined;
+
+  constructor(private readonly child: ChildProcess) {
+    this.startTicks = child.pid === undefined ? undefined : startTicksOf(child.pid);
+  }
+
+  get pid(): number {
+    return this.child.pid ?? 0;
+  }
+
+  onExit(listener: (code: number | null, signal: NodeJS.Signals | null) => void): void {
+    this.child.once('exit', listener);
+  }
+
+  async stop(graceMs = 2000): Promise<void> {
+    const child = this.child;
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    await exited;
+    clearTimeout(timer);
+  }
 }

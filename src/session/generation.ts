@@ -7,6 +7,7 @@ import { UserError } from '../cli/errors.js';
 import { type ElfImage, readElfImage } from '../object/elf/image.js';
 import { Patcher } from './patcher.js';
 import type { Reporter } from './reporter.js';
+import type { SavedGeneration } from './session-record.js';
 
 /**
  * One build of the program and everything that patches processes of it.
@@ -28,14 +29,43 @@ export interface Generation {
  */
 export async function startGeneration(selection: BuildSelection, directory: string, cwd: string, reporter: Reporter): Promise<Generation> {
   const build = await captureBuild(selection, directory, cwd);
-  const buildInputs = await BuildInputSnapshot.take(build.workspaceRoot, build.buildInputs);
+  const buildInputs = await BuildInputSnapshot.take(build.workspaceRoot, build.buildInputs, build.externalSources);
   const image = readElfImage(build.binary, await readFile(build.binary));
+  return assemble(directory, build, image, buildInputs, reporter, (patcher) => patcher.loadBaselines());
+}
+
+/**
+ * The generation a killed session left, to patch the processes it launched
+ * (adoption): its recorded build and the baseline copies it made, without
+ * running cargo. `executable` is a running process's `/proc/<pid>/exe`:
+ * exactly what runs, even if a build replaced the file since.
+ */
+export async function loadGeneration(saved: SavedGeneration, executable: string, reporter: Reporter): Promise<Generation> {
+  const image = readElfImage(saved.build.binary, await readFile(executable));
+  if (image.buildId !== saved.buildId) throw new UserError(`the running ${basename(saved.build.binary)} is not the build ipbp recorded`, 'not-the-recorded-build');
+  const buildInputs = BuildInputSnapshot.restore(saved.build.workspaceRoot, saved.buildInputs);
+  return assemble(saved.directory, saved.build, image, buildInputs, reporter, (patcher) => patcher.restoreBaselines());
+}
+
+/** What session.json keeps of a generation, for `loadGeneration`. */
+export function savedGenerationOf(generation: Generation, number: number): SavedGeneration {
+  return { number, directory: generation.directory, build: generation.build, buildId: generation.image.buildId, buildInputs: generation.buildInputs.saved() };
+}
+
+async function assemble(
+  directory: string,
+  build: CapturedBuild,
+  image: ElfImage,
+  buildInputs: BuildInputSnapshot,
+  reporter: Reporter,
+  readBaselines: (patcher: Patcher) => Promise<void>,
+): Promise<Generation> {
   if (!image.buildId) throw new UserError(`${build.binary} has no build id`, 'no-build-id', ['the linker did not add --build-id']);
   const binaryCrate = basename(build.binary).replace(/-/g, '_');
   const units = crateGraph(build.crates, binaryCrate);
   if (!units.some((unit) => unit.isBinary)) throw new UserError(`cargo did not compile the binary crate ${binaryCrate} through ipbp's wrapper`, 'no-binary-capture');
   const patcher = new Patcher(build, units, image, join(directory, 'patches'), reporter);
-  await patcher.loadBaselines();
+  await readBaselines(patcher);
   reporter.info(`watching ${patcher.watchedFiles().length} source files of ${units.length} crate(s) and ${buildInputs.files.length} build files`);
   return { directory, build, image, patcher, buildInputs };
 }

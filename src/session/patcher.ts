@@ -16,11 +16,12 @@ import { buildPatchObject } from '../patch/patch-object.js';
 import { planPatch } from '../patch/plan.js';
 import type { ProcessState } from './process-state.js';
 import type { Reporter } from './reporter.js';
+import { judgeLayouts, layoutReason } from './layout-changes.js';
 import { stateChanges } from './state-changes.js';
 import { vtableChanges } from './vtable-changes.js';
 
 /** A patch as built once, to be linked for each process (each has its own addresses). */
-interface BuiltPatch {
+export interface BuiltPatch {
   readonly id: number;
   readonly objectPath: string;
   readonly objectSize: number;
@@ -28,6 +29,10 @@ interface BuiltPatch {
   readonly redirected: string[];
   /** What the patch changed, demangled, new functions marked `+`: for crash reports. */
   readonly summary: string[];
+  /** Types whose layout changed: the app must migrate them (`ipbp::migrate`). */
+  readonly migrations: string[];
+  /** Why those types need a migration, for the restart when a process has none. */
+  readonly layoutReasons: string[];
 }
 
 /** The newest patch sent to a process, and whether it said the patch is live. */
@@ -68,6 +73,10 @@ export class Patcher {
   /** By pid; kept after the process is gone, which is when a crash report needs it. */
   private readonly delivered = new Map<number, DeliveredPatch>();
   private nextId = 1;
+  /** Awaited before a patch goes to a process, so that session.json names it even if ipbp dies while the process loads it. */
+  beforeDelivery: ((patch: BuiltPatch) => Promise<void>) | undefined;
+  /** Warnings already shown this session (one per cause is enough). */
+  private readonly warned = new Set<string>();
 
   constructor(
     private readonly build: CapturedBuild,
@@ -82,23 +91,10 @@ export class Patcher {
 
   /** Read what the running binary was built from, before any edit. */
   async loadBaselines(): Promise<void> {
-    const baselineDir = join(this.sessionDir, 'baseline');
-    await mkdir(baselineDir, { recursive: true });
-    for (const unit of this.units) {
-      if (unit.isBinary) {
-        const prefix = `${unit.name}${unit.extraFilename}.`;
-        const copies = this.build.link.objects.filter((object) => basename(object.original).startsWith(prefix));
-        const objects: ObjectFile[] = [];
-        for (const copy of copies) objects.push(...readObjects(copy.original, await readFile(copy.copy)));
-        this.baselines.set(unit.key, objects);
-      } else {
-        const rlib = join(unit.outDir, `lib${unit.name}${unit.extraFilename}.rlib`);
-        const copy = join(baselineDir, basename(rlib));
-        await copyFile(rlib, copy);
-        this.baselines.set(unit.key, await readObjectPath(copy));
-      }
-      this.sources.set(unit.key, new Set((await readDepInfo(unit.depInfoPath)).map((file) => resolve(unit.record.cwd, file))));
-    }
+    await mkdir(join(this.sessionDir, 'baseline'), { recursive: true });
+    // Cargo may rebuild a library later; the copy stays what the process runs.
+    for (const unit of this.units) if (!unit.isBinary) await copyFile(join(unit.outDir, rlibName(unit)), this.baselineRlib(unit));
+    await this.restoreBaselines();
   }
 
   /** Every source file of the program's workspace crates. */
@@ -127,7 +123,7 @@ export class Patcher {
       const objects = crate.rlib ? await readObjectPath(crate.rlib) : (await Promise.all(crate.objects.map((path) => readObjectPath(path)))).flat();
       diffs.push({ unit: crate.unit, diff: diffObjects(this.baselines.get(crate.unit.key) ?? [], objects), objects });
     }
-    const diffMs = performance.now() - diffStart;
+    let diffMs = performance.now() - diffStart;
     const nothingChanged = diffs.every(({ diff }) => diff.changedAtoms.length === 0 && diff.addedAtoms.length === 0);
     if (nothingChanged) {
       this.adopt(diffs, compiled);
@@ -137,8 +133,16 @@ export class Patcher {
     }
 
     // Checked before planning: these need a restart whatever else the edit changed.
-    const stateReasons = new Set(diffs.flatMap(({ diff }) => [...stateChanges(diff), ...vtableChanges(diff)]));
-    if (stateReasons.size > 0) throw new UnpatchableChange([...stateReasons]);
+    const layoutStart = performance.now();
+    const layouts = judgeLayouts(
+      diffs.map(({ unit, objects }) => ({ crate: unit.name, before: this.baselines.get(unit.key) ?? [], after: objects })),
+      this.image.symbols.has(APP_HOOK_TABLE),
+    );
+    diffMs += performance.now() - layoutStart;
+    for (const message of layouts.unchecked) this.warnOnce(message);
+    const stateReasons = new Set(diffs.flatMap(({ diff }) => [...stateChanges(diff), ...vtableChanges(diff, layouts.changedTypes)]));
+    if (stateReasons.size > 0 || layouts.unpatchable.length > 0) throw new UnpatchableChange([...stateReasons, ...layouts.unpatchable]);
+    const migrations = layouts.migrations;
 
     const linkStart = performance.now();
     const plan = planPatch(
@@ -157,7 +161,16 @@ export class Patcher {
     const objectPath = join(this.sessionDir, `patch-${id}.o`);
     await writeFile(objectPath, objectBytes);
     const summary = [...plan.changed.map(demangleWithoutHash), ...plan.added.map((name) => `+${demangleWithoutHash(name)}`)];
-    const built: BuiltPatch = { id, objectPath, objectSize: objectBytes.length, bindingNames: [...plan.bindings.keys()], redirected: plan.redirected, summary };
+    const built: BuiltPatch = {
+      id,
+      objectPath,
+      objectSize: objectBytes.length,
+      bindingNames: [...plan.bindings.keys()],
+      redirected: plan.redirected,
+      summary,
+      migrations: migrations.map((change) => change.type),
+      layoutReasons: migrations.map((change) => layoutReason(change, true)),
+    };
     this.nextId++;
     const prepareMs = performance.now() - linkStart;
 
@@ -179,8 +192,9 @@ export class Patcher {
     const total = performance.now() - startedAt;
     const what = [...changed.map((name) => name), ...added.map((name) => `+${name}`)];
     const shown = what.length > 4 ? `${what.slice(0, 4).join(', ')}, …` : what.join(', ');
+    const migrated = built.migrations.length > 0 ? `, migrated ${built.migrations.map((type) => `\`${type}\``).join(', ')}` : '';
     this.reporter.info(
-      `patch ${id}: ${changed.length} changed, ${added.length} added (${shown}) live in ${ms(total)} ` +
+      `patch ${id}: ${changed.length} changed, ${added.length} added (${shown})${migrated} live in ${ms(total)} ` +
         `[compile ${ms(compileMs)}, diff ${ms(diffMs)}, link ${ms(linkMs)}, load ${ms(loadMs)}]` +
         (pids.length > 0 ? ` pid ${pids.join(', ')}` : ' (no process connected; it will get the patch when it connects)'),
     );
@@ -189,6 +203,7 @@ export class Patcher {
       patch: id,
       changed,
       added,
+      migrated: built.migrations,
       ms: { compile: round(compileMs), diff: round(diffMs), link: round(linkMs), load: round(loadMs), total: round(total) },
       pids,
     });
@@ -207,9 +222,58 @@ export class Patcher {
     return this.delivered.get(pid);
   }
 
+  /** The patches every connected process got, oldest first: session.json keeps them for a session that adopts the processes. */
+  get patchHistory(): readonly BuiltPatch[] {
+    return this.history;
+  }
+
+  /**
+   * An adopting session continues the history of the session that launched
+   * the processes: a process lacking one of those patches gets it, and new
+   * ids follow every id used before (a reused id would name a library the
+   * process already loaded, and dlopen would hand back the old one).
+   */
+  resumeHistory(history: readonly BuiltPatch[], lastUsedId: number): void {
+    this.history.push(...history);
+    this.nextId = Math.max(this.nextId, lastUsedId + 1);
+  }
+
+  /** A patch an earlier session loaded into an adopted process (seen in its memory map): its code is part of what the process runs. */
+  adoptLoadedPatch(state: ProcessState, patch: BuiltPatch, symbols: Parameters<LiveSymbols['addPatch']>[0]): void {
+    state.live.addPatch(symbols);
+    this.reference.addPatch(symbols);
+    state.appliedPatches.add(patch.id);
+    this.delivered.set(state.pid, { id: patch.id, summary: patch.summary, confirmed: true });
+  }
+
+  /**
+   * The baselines from the copies `loadBaselines` made: also for a
+   * generation an adopting session reloads, since cargo may have rebuilt the
+   * originals since.
+   */
+  async restoreBaselines(): Promise<void> {
+    for (const unit of this.units) {
+      if (unit.isBinary) {
+        const prefix = `${unit.name}${unit.extraFilename}.`;
+        const copies = this.build.link.objects.filter((object) => basename(object.original).startsWith(prefix));
+        const objects: ObjectFile[] = [];
+        for (const copy of copies) objects.push(...readObjects(copy.original, await readFile(copy.copy)));
+        this.baselines.set(unit.key, objects);
+      } else {
+        this.baselines.set(unit.key, await readObjectPath(this.baselineRlib(unit)));
+      }
+      this.sources.set(unit.key, new Set((await readDepInfo(unit.depInfoPath)).map((file) => resolve(unit.record.cwd, file))));
+    }
+  }
+
+  private baselineRlib(unit: CrateUnit): string {
+    return join(this.sessionDir, 'baseline', rlibName(unit));
+  }
+
   /** Applies one patch, remembering it first: a patch that crashes the process may never be acknowledged. */
   private async deliver(state: ProcessState, patch: BuiltPatch): Promise<{ linkMs: number; loadMs: number }> {
     const previous = this.delivered.get(state.pid);
+    await this.beforeDelivery?.(patch);
     this.delivered.set(state.pid, { id: patch.id, summary: patch.summary, confirmed: false });
     let timing: { linkMs: number; loadMs: number };
     try {
@@ -250,6 +314,12 @@ export class Patcher {
   }
 
 
+  private warnOnce(message: string): void {
+    if (this.warned.has(message)) return;
+    this.warned.add(message);
+    this.reporter.warn(message);
+  }
+
   private async refreshSources(crate: CompiledCrate): Promise<void> {
     const outDir = crate.rlib ? join(crate.rlib, '..') : join(crate.objects[0] ?? '', '..');
     const depInfo = join(outDir, `${crate.unit.name}${crate.unit.extraFilename}.d`);
@@ -284,8 +354,10 @@ export class Patcher {
       base,
       redirects,
       hooks: state.live.originalOf(APP_HOOK_TABLE)?.address ?? 0n,
+      migrations: patch.migrations,
     });
     const loadMs = performance.now() - loadStart;
+    if (result.needsRestart) throw new UnpatchableChange([...patch.layoutReasons, `process ${state.pid}: ${result.message}`]);
     if (!result.ok) throw new Error(`process ${state.pid} refused patch ${patch.id}: ${result.message}`);
     state.live.addPatch(linked.symbols);
     if (this.history.length === 0 || !this.history.includes(patch)) this.reference.addPatch(linked.symbols);
@@ -295,6 +367,10 @@ export class Patcher {
 }
 
 export { CompileError };
+
+function rlibName(unit: CrateUnit): string {
+  return `lib${unit.name}${unit.extraFilename}.rlib`;
+}
 
 function ms(value: number): string {
   return `${Math.round(value)} ms`;

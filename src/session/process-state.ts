@@ -39,6 +39,12 @@ export class ProcessState {
     this.nextTop = base;
     return base;
   }
+
+  /** Later patches go below `address`: a patch an earlier session loaded starts there. */
+  reserveBelow(address: bigint): void {
+    const top = alignDown(address);
+    if (top < this.nextTop) this.nextTop = top;
+  }
 }
 
 function alignDown(value: bigint): bigint {

@@ -5,11 +5,15 @@ export type SessionEvent =
   /** Where agents connect, and what they load: lets tools attach more processes of the same build. */
   | { event: 'session'; socket: string; agent: string; binary: string }
   | { event: 'ready'; pid: number }
+  /** A process a killed session launched, taken over by this one; `patches` are the ids it had applied. */
+  | { event: 'adopted'; pid: number; patches: number[] }
   | {
       event: 'patched';
       patch: number;
       changed: string[];
       added: string[];
+      /** Types whose layout changed, migrated by the app's `ipbp::migrate` hooks. */
+      migrated: string[];
       ms: { compile: number; diff: number; link: number; load: number; total: number };
       pids: number[];
     }

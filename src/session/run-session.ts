@@ -1,4 +1,3 @@
-import type { ChildProcess } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import { basename, join, relative } from 'node:path';
 import { readCargoWorkspace } from '../build/cargo-metadata.js';
@@ -6,14 +5,18 @@ import type { BuildSelection } from '../build/capture.js';
 import { ensureAgentBuilt } from '../channel/agent-build.js';
 import type { AgentConnection } from '../channel/agent-connection.js';
 import { PatchServer, type PatchServerOptions } from '../channel/server.js';
+import { ensureSessionDirectory, sessionDirectoryOf } from '../channel/session-directory.js';
 import { newSessionToken } from '../channel/token-auth.js';
 import { UserError } from '../cli/errors.js';
 import { type Crash, crashOf } from './app-crash.js';
-import { launchApp, stopApp } from './app-process.js';
+import { awaitAgents, findOrphans, type Orphans, recognizeProcess, reloadGeneration } from './adoption.js';
+import { launchApp } from './app-process.js';
 import { type Generation, startGeneration, watchedFilesOf } from './generation.js';
 import { CompileError, UnpatchableChange } from './patcher.js';
 import { ProcessState } from './process-state.js';
 import { Reporter, type SessionEvent } from './reporter.js';
+import type { RunningApp } from './running-app.js';
+import { SessionJournal, type SessionSetting } from './session-journal.js';
 import { SessionLock } from './session-lock.js';
 import { SourceWatcher } from './watcher.js';
 
@@ -28,6 +31,8 @@ export interface RunOptions extends BuildSelection {
   readonly signal?: AbortSignal | undefined;
   /** Sees every event as it is emitted. */
   readonly onEvent?: ((event: SessionEvent) => void) | undefined;
+  /** `ipbp attach`: only take over processes a killed session left running; never build or launch at the start. */
+  readonly attach?: boolean | undefined;
 }
 
 /**
@@ -35,6 +40,10 @@ export interface RunOptions extends BuildSelection {
  * every saved edit into a patch of the live process, or into a hot restart
  * when a patch cannot express the edit. Edits are handled one at a time, in
  * order. Resolves when the session ends (Ctrl-C, or the app exits).
+ *
+ * When a killed session left its processes running, they are adopted
+ * instead (`ipbp attach` does only that): their agents reconnect to the
+ * project's session directory, which stays the same from session to session.
  */
 export async function runSession(options: RunOptions, cwd: string): Promise<void> {
   const workspace = await readCargoWorkspace(options.manifestPath, cwd);
@@ -43,7 +52,7 @@ export async function runSession(options: RunOptions, cwd: string): Promise<void
   try {
     const reporter = new Reporter(options.events, options.onEvent);
     if (lock.staleHolder !== undefined) reporter.warn(`took over ${lock.path} from pid ${lock.staleHolder}, which is no longer running`);
-    await new Session(options, cwd, reporter).run();
+    await new Session(options, cwd, await sessionDirectoryOf(workspace.targetDirectory), reporter).run();
   } finally {
     await lock.release();
   }
@@ -51,9 +60,15 @@ export async function runSession(options: RunOptions, cwd: string): Promise<void
 
 class Session {
   private readonly queue = new SerialQueue();
-  private readonly apps = new Set<ChildProcess>();
+  private readonly apps = new Set<RunningApp>();
   /** Apps ipbp itself is stopping (for a restart): their exit is expected, not news. */
-  private readonly retiring = new WeakSet<ChildProcess>();
+  private readonly retiring = new WeakSet<RunningApp>();
+  private readonly journal: SessionJournal;
+  /** What the apps are built and started from: the options, or for `ipbp attach` what the adopted session used. */
+  private setting: SessionSetting;
+  /** The processes of a killed session being adopted, until they are patchable. */
+  private orphans: Orphans | undefined;
+  private acceptingAgents = false;
   private server: PatchServer | undefined;
   private watcher: SourceWatcher | undefined;
   private agentLibrary = '';
@@ -68,9 +83,15 @@ class Session {
 
   constructor(
     private readonly options: RunOptions,
-    private readonly cwd: string,
+    cwd: string,
+    /** The project's session directory: the agents' socket, the builds, session.json. */
+    private readonly directory: string,
     private readonly reporter: Reporter,
-  ) {}
+  ) {
+    const { manifestPath, package: pkg, bin, example, features, release } = options;
+    this.setting = { selection: { manifestPath, package: pkg, bin, example, features, release }, cwd, appArgs: options.appArgs, processes: options.processes };
+    this.journal = new SessionJournal(directory, () => ({ setting: this.setting, generation: this.generation, generationNumber: this.generationCount, apps: this.apps }));
+  }
 
   async run(): Promise<void> {
     const finished = new Promise<void>((resolve) => (this.finish = resolve));
@@ -79,15 +100,31 @@ class Session {
     process.once('SIGTERM', onSignal);
     this.options.signal?.addEventListener('abort', onSignal, { once: true });
     try {
+      const orphans = await findOrphans(this.directory, this.options, !this.options.attach, this.reporter);
+      if (!orphans) {
+        if (this.options.attach) throw new UserError('no app of this project is running under ipbp; start one with `ipbp run`', 'nothing-to-attach');
+        // A killed session's leftovers, whose processes are gone: only the lock holder may remove them.
+        await rm(this.directory, { recursive: true, force: true });
+      }
+      await ensureSessionDirectory(this.directory);
       const server = (this.server = await this.startServer());
       this.agentLibrary = await ensureAgentBuilt();
-      this.reporter.info('building with cargo (recorded)…');
-      const generation = (this.generation = await this.buildGeneration());
-      server.on('connected', (connection) => this.connect(connection));
+      const adopted = orphans !== undefined && (await this.adopt(orphans));
+      if (!adopted) {
+        if (this.options.attach) throw new UserError('the app of this project did not reconnect; it keeps running unpatched', 'nothing-to-attach');
+        this.reporter.info('building with cargo (recorded)…');
+        this.follow(await this.buildGeneration());
+        this.acceptAgents();
+      }
+      const generation = this.current;
       this.reporter.emit({ event: 'session', socket: server.socketPath, agent: this.agentLibrary, binary: generation.build.binary });
       this.watcher = new SourceWatcher(watchedFilesOf(generation), (files, firstEventAt) => this.onEdit(files, firstEventAt));
       await this.watcher.ready();
-      if (!this.stopping) this.launch();
+      if (adopted) {
+        // Edits saved while no ipbp ran: the round diffs against the original build, so it also re-patches earlier edits, harmlessly.
+        this.schedule(async () => this.reporter.info('patching in what changed since the adopted build'));
+        this.onEdit(watchedFilesOf(generation), performance.now());
+      } else if (!this.stopping) this.launch();
       await finished;
     } catch (error) {
       await this.shutDown();
@@ -100,10 +137,10 @@ class Session {
 
   private async startServer(): Promise<PatchServer> {
     const listen = this.options.listen;
-    if (!listen) return PatchServer.start();
+    if (!listen) return PatchServer.start({ directory: this.directory });
     const token = newSessionToken();
     const tcp: PatchServerOptions['tcp'] = { host: listen.host, port: listen.port, token };
-    const server = await PatchServer.start({ tcp });
+    const server = await PatchServer.start({ directory: this.directory, tcp });
     const address = server.tcpAddress ?? listen;
     const where = `${address.host}:${address.port}`;
     this.reporter.info(`listening on tcp ${where}; remote agents need IPBP_CONNECT=${where} IPBP_TOKEN=${Buffer.from(token).toString('hex')}`);
@@ -111,8 +148,46 @@ class Session {
   }
 
   private async buildGeneration(): Promise<Generation> {
-    const directory = join(this.server!.directory, `generation-${++this.generationCount}`);
-    return startGeneration(this.options, directory, this.cwd, this.reporter);
+    const directory = join(this.directory, `generation-${++this.generationCount}`);
+    // A killed session may have left one of this number half built.
+    await rm(directory, { recursive: true, force: true });
+    return startGeneration(this.setting.selection, directory, this.setting.cwd, this.reporter);
+  }
+
+  /** From now on the processes run `generation`. */
+  private follow(generation: Generation): void {
+    this.generation = generation;
+    this.journal.follow(generation);
+  }
+
+  /**
+   * Takes over the processes a killed session left running: their build is
+   * reloaded as recorded, their agents reconnect to the same socket, and
+   * they are watched by pid. False when none came back.
+   */
+  private async adopt(orphans: Orphans): Promise<boolean> {
+    const generation = await reloadGeneration(orphans, this.reporter);
+    if (!generation) return false;
+    this.generation = generation;
+    this.generationCount = orphans.record.generation.number;
+    this.journal.follow(generation, orphans.record.patches);
+    this.orphans = orphans;
+    // `ipbp attach` names no program: later restarts build and start the adopted one as its session did.
+    if (this.options.attach) {
+      const { selection, cwd, appArgs, processes } = orphans.record;
+      this.setting = { selection, cwd, appArgs, processes };
+    }
+    this.acceptAgents();
+    for (const app of await awaitAgents(this.server!, orphans, generation.image.buildId, this.reporter)) this.watch(app, generation);
+    return this.apps.size > 0;
+  }
+
+  /** Agents already connected (an orphan may be quicker than the build) and every later one. */
+  private acceptAgents(): void {
+    if (this.acceptingAgents) return;
+    this.acceptingAgents = true;
+    this.server!.on('connected', (connection) => this.connect(connection));
+    for (const connection of this.server!.connections) this.connect(connection);
   }
 
   private get current(): Generation {
@@ -121,14 +196,26 @@ class Session {
   }
 
   private launch(): void {
+    if (this.stopping) return; // A restart that was building when the session ended.
     const generation = this.current;
     this.editedSinceLaunch = false;
     this.waitingForEdit = false;
-    for (let i = 0; i < this.options.processes; i++) {
-      const app = launchApp({ binary: generation.build.binary, args: this.options.appArgs, cwd: this.cwd, agentLibrary: this.agentLibrary, socketPath: this.server!.socketPath });
-      this.apps.add(app);
-      app.once('exit', (code, signal) => this.onAppExit(app, generation, code, signal));
+    const { appArgs, cwd, processes } = this.setting;
+    for (let i = 0; i < processes; i++) {
+      this.watch(launchApp({ binary: generation.build.binary, args: appArgs, cwd, agentLibrary: this.agentLibrary, socketPath: this.server!.socketPath }), generation);
     }
+    this.saveJournal();
+  }
+
+  private watch(app: RunningApp, generation: Generation): void {
+    this.apps.add(app);
+    app.onExit((code, signal) => this.onAppExit(app, generation, code, signal));
+  }
+
+  /** Keeps session.json current; a failure only costs the next session its chance to adopt. */
+  private saveJournal(): void {
+    if (!this.generation || this.stopping) return;
+    this.journal.save().catch((error: unknown) => this.reporter.warn(`cannot write the session record: ${error instanceof Error ? error.message : String(error)}`));
   }
 
   /**
@@ -137,6 +224,7 @@ class Session {
    * the ones that came earlier.
    */
   private connect(connection: AgentConnection): void {
+    if (this.stopping) return;
     const generation = this.current;
     if (connection.buildIdHex !== generation.image.buildId) {
       this.reporter.warn(`process ${connection.pid} runs another build (${connection.buildIdHex || 'no build id'}); not patching it`);
@@ -147,19 +235,27 @@ class Session {
     connection.on('log', (message) => this.reporter.warn(`agent ${connection.pid}: ${message}`));
     this.schedule(async () => {
       if (connection.isClosed) return;
+      await recognizeProcess(state, generation, this.journal.sentPatches, this.orphans, this.reporter);
       await generation.patcher.catchUp(state);
       if (connection.isClosed) return;
       generation.patcher.processes.add(state);
       this.reporter.info(`process ${connection.pid} is patchable`);
       this.reporter.emit({ event: 'ready', pid: connection.pid });
+      this.saveJournal();
     });
   }
 
-  private onAppExit(app: ChildProcess, generation: Generation, code: number | null, signal: NodeJS.Signals | null): void {
+  private onAppExit(app: RunningApp, generation: Generation, code: number | null, signal: NodeJS.Signals | null): void {
     this.apps.delete(app);
     if (this.stopping || this.retiring.has(app)) return;
-    const pid = app.pid ?? 0;
+    this.saveJournal();
+    const pid = app.pid;
     this.reporter.emit({ event: 'exited', pid, code, signal });
+    if (!app.exitStatusKnown) {
+      this.reporter.info(`${basename(generation.build.binary)} (pid ${pid}) exited; its exit status is unknown (it was adopted, so it is not ipbp's child)`);
+      if (this.apps.size === 0) void this.shutDown();
+      return;
+    }
     const crash = crashOf(code, signal);
     if (crash) {
       this.schedule(() => this.onCrash(pid, generation, crash));
@@ -203,16 +299,15 @@ class Session {
       }
       this.editedSinceLaunch = true;
       const generation = this.current;
-      const buildChanges = await generation.buildInputs.changedAmong(files);
+      const buildChanges = await generation.buildInputs.reasonsFor(files);
       if (buildChanges.length > 0) {
-        await this.cannotPatch([
-          `${buildChanges.map((file) => `\`${file}\``).join(', ')} changed: the build itself (manifest, lock file, features or build script) is not patchable`,
-        ]);
+        await this.cannotPatch(buildChanges);
         return;
       }
       try {
         await generation.patcher.applyEdit(files, firstEventAt);
         this.watcher?.add(watchedFilesOf(generation));
+        this.saveJournal();
       } catch (error) {
         if (error instanceof CompileError) {
           this.reporter.raw(error.rendered);
@@ -258,10 +353,10 @@ class Session {
     await Promise.all(
       [...this.apps].map((app) => {
         this.retiring.add(app);
-        return stopApp(app);
+        return app.stop();
       }),
     );
-    this.generation = next;
+    this.follow(next);
     this.watcher?.add(watchedFilesOf(next));
     this.launch();
     if (previous) await rm(previous.directory, { recursive: true, force: true });
@@ -282,7 +377,12 @@ class Session {
     if (this.stopping) return;
     this.stopping = true;
     await this.watcher?.close();
-    await Promise.all([...this.apps].map((app) => stopApp(app)));
+    await Promise.all([...this.apps].map((app) => app.stop()));
+    // A build or patch under way would write into the session directory after it is removed, and
+    // recreate it with the wrong mode: let it end first. It ends early, with the apps and agents gone.
+    for (const connection of this.server?.connections ?? []) connection.close('the CLI is shutting down');
+    await this.queue.idle();
+    await this.journal.settled();
     await this.server?.close();
     await this.reporter.close();
     this.finish();
@@ -301,5 +401,10 @@ class SerialQueue {
     const next = this.tail.then(task, task);
     this.tail = next.catch(() => undefined);
     return next;
+  }
+
+  /** Resolves once every task queued so far has run. */
+  idle(): Promise<void> {
+    return this.tail.then(() => undefined);
   }
 }

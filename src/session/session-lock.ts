@@ -2,6 +2,7 @@ import { readFileSync, unlinkSync } from 'node:fs';
 import { mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UserError } from '../cli/errors.js';
+import { isRunning, startTicksOf } from './process-identity.js';
 
 /** What the lock file says about the `ipbp run` holding it. */
 interface LockHolder {
@@ -86,26 +87,6 @@ function parseHolder(text: string): LockHolder | undefined {
     const value = JSON.parse(text) as { pid?: unknown; startTicks?: unknown };
     if (typeof value.pid !== 'number' || !Number.isInteger(value.pid) || value.pid <= 0) return undefined;
     return { pid: value.pid, startTicks: typeof value.startTicks === 'string' ? value.startTicks : undefined };
-  } catch {
-    return undefined;
-  }
-}
-
-function isRunning(holder: LockHolder): boolean {
-  try {
-    process.kill(holder.pid, 0);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
-  }
-  const ticks = startTicksOf(holder.pid);
-  return holder.startTicks === undefined || ticks === undefined || ticks === holder.startTicks;
-}
-
-/** Field 22 of `/proc/<pid>/stat`, after the parenthesised command name (which may hold spaces). */
-function startTicksOf(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
   } catch {
     return undefined;
   }

@@ -65,11 +65,7 @@ export class IpbpRun {
   }
 
   async events(): Promise<Event[]> {
-    const text = await readFile(this.eventsPath, 'utf8').catch(() => '');
-    return text
-      .split('\n')
-      .filter((line) => line.trim())
-      .map((line) => JSON.parse(line) as Event);
+    return readEvents(this.eventsPath);
   }
 
   /** Waits for an app output line matching `pattern`, among lines from index `from` on. */
@@ -153,4 +149,13 @@ export class IpbpRun {
       attempt();
     });
   }
+}
+
+/** The events an `--events` file holds so far (none if it does not exist yet). */
+export async function readEvents(path: string): Promise<Event[]> {
+  const text = await readFile(path, 'utf8').catch(() => '');
+  return text
+    .split('\n')
+    .filter((line) => line.trim())
+    .map((line) => JSON.parse(line) as Event);
 }

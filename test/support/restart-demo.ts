@@ -13,15 +13,17 @@ export interface DemoLine {
   readonly area: number;
   readonly note: string;
   readonly loudness: string;
+  /** What the crate outside the workspace (`extlib`) says. */
+  readonly ext: string;
 }
 
-const LINE = /^pid=(\d+) tick=\d+ label=(\S+) limit=(\d+) scale=(\d+) local=(\d+) area=(\d+) note=(\S+) (\S+)$/;
+const LINE = /^pid=(\d+) tick=\d+ label=(\S+) limit=(\d+) scale=(\d+) local=(\d+) area=(\d+) note=(\S+) (\S+) ext=(\S+)$/;
 
 export function parseDemoLine(line: string): DemoLine | undefined {
   const match = LINE.exec(line);
   if (!match) return undefined;
-  const [, pid, label, limit, scale, local, area, note, loudness] = match;
-  return { pid: Number(pid), label: label!, limit: Number(limit), scale: Number(scale), local: Number(local), area: Number(area), note: note!, loudness: loudness! };
+  const [, pid, label, limit, scale, local, area, note, loudness, ext] = match;
+  return { pid: Number(pid), label: label!, limit: Number(limit), scale: Number(scale), local: Number(local), area: Number(area), note: note!, loudness: loudness!, ext: ext! };
 }
 
 /** Waits for a line of process `pid` (from output index `from` on) for which `matches` holds. */

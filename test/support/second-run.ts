@@ -1,14 +1,14 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Event } from './ipbp-run.js';
+import { type Event, readEvents } from './ipbp-run.js';
 
 const repository = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
 /**
- * Another `ipbp run` in a project directory an earlier session used: for
- * the session lock (refused, or taken over from a killed session).
+ * Another `ipbp run` (or `ipbp attach`) in a project directory an earlier
+ * session used: for the session lock (refused, or taken over from a killed
+ * session) and for adopting the app a killed session left running.
  */
 export class SecondRun {
   stderr = '';
@@ -16,9 +16,9 @@ export class SecondRun {
   readonly eventsPath: string;
   readonly child: ChildProcess;
 
-  constructor(directory: string, eventsName: string) {
+  constructor(directory: string, eventsName: string, command: 'run' | 'attach' = 'run') {
     this.eventsPath = join(directory, eventsName);
-    this.child = spawn(process.execPath, [join(repository, 'bin', 'ipbp.js'), 'run', '--events', this.eventsPath], {
+    this.child = spawn(process.execPath, [join(repository, 'bin', 'ipbp.js'), command, '--events', this.eventsPath], {
       cwd: directory,
       env: { ...process.env, NO_COLOR: '1' },
       // The app's own output is not what these tests look at.
@@ -33,18 +33,21 @@ export class SecondRun {
     return this.exitCode ?? null;
   }
 
+  async events(): Promise<Event[]> {
+    return readEvents(this.eventsPath);
+  }
+
   async waitForEvent(matches: (event: Event) => boolean, timeoutMs = 120_000): Promise<Event> {
     let found: Event | undefined;
     await this.until('an event', timeoutMs, async () => {
-      const text = await readFile(this.eventsPath, 'utf8').catch(() => '');
-      found = text
-        .split('\n')
-        .filter((line) => line.trim())
-        .map((line) => JSON.parse(line) as Event)
-        .find(matches);
+      found = (await this.events()).find(matches);
       return found !== undefined;
     });
     return found!;
+  }
+
+  async waitForStderr(pattern: RegExp, timeoutMs = 60_000): Promise<void> {
+    await this.until(`stderr matching ${pattern}`, timeoutMs, () => pattern.test(this.stderr));
   }
 
   async stop(): Promise<void> {

@@ -5,7 +5,7 @@
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-const TABLE_VERSION: u32 = 1;
+const TABLE_VERSION: u32 = 2;
 /// How long a patch waits for the app to reach `ipbp::sync()`.
 const SYNC_POINT_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -19,6 +19,18 @@ struct HookTable {
     reserved: AtomicU64,
     before_patch: extern "C" fn(patch: u32),
     after_patch: extern "C" fn(patch: u32),
+    migrate: extern "C" fn(phase: u32, types: *const u8, len: usize) -> u32,
+}
+
+/// The phases of `migrate`, as `crates/ipbp/src/migrate.rs` numbers them.
+#[derive(Clone, Copy)]
+pub enum MigrationPhase {
+    /// Are all these types covered? Runs nothing of the app's.
+    Check = 0,
+    /// The old code takes the values out of live state (before redirecting).
+    Save = 1,
+    /// The new code puts them back (after redirecting).
+    Restore = 2,
 }
 
 pub struct AppHooks {
@@ -41,7 +53,20 @@ impl AppHooks {
         // size; the CLI found it as the `IPBP_HOOK_TABLE_V1` static of this
         // build (the build id was checked), which lives for the whole process.
         let table = unsafe { &*(address as *const HookTable) };
-        (table.version == TABLE_VERSION).then_some(AppHooks { table })
+        if table.version != TABLE_VERSION {
+            crate::log::agent_log!(
+                "the app's ipbp crate has hook table version {}, this agent knows {TABLE_VERSION}: its hooks are not run",
+                table.version
+            );
+            return None;
+        }
+        Some(AppHooks { table })
+    }
+
+    /// Runs one phase of the app's migrations for `types` (one per line);
+    /// false when a type has no migration or a migration panicked.
+    pub fn migrate(&self, phase: MigrationPhase, types: &str) -> bool {
+        (self.table.migrate)(phase as u32, types.as_ptr(), types.len()) == 1
     }
 
     pub fn before_patch(&self, patch: u32) {

@@ -1,7 +1,7 @@
 //! Handling `load-patch`: check the build, load the library at the address
 //! it was made for, redirect the changed functions into it.
 
-use crate::app_hooks::AppHooks;
+use crate::app_hooks::{AppHooks, MigrationPhase};
 use crate::protocol::{Message, Redirect};
 use crate::redirect::apply_redirects;
 use std::ffi::{c_void, CStr, CString};
@@ -28,6 +28,21 @@ pub struct PatchRequest<'a> {
     pub redirects: &'a [Redirect],
     /// The app's hook table (the `ipbp` crate), or 0.
     pub hooks: u64,
+    /// Types whose layout changes, one per line; the app migrates them.
+    pub migrations: &'a str,
+}
+
+/// Why a patch was not applied.
+enum Refusal {
+    /// Only a restart can apply it; nothing was loaded or run.
+    NeedsRestart(String),
+    Failed(String),
+}
+
+impl From<String> for Refusal {
+    fn from(message: String) -> Refusal {
+        Refusal::Failed(message)
+    }
 }
 
 /// Loads one patch and answers with the `patch-result` to send back.
@@ -40,6 +55,8 @@ pub fn load_patch(
     let mut redirect_us = 0;
     let outcome = (|| {
         check_build_id(own_build_id, request.build_id)?;
+        let hooks = AppHooks::find(request.hooks);
+        check_migrations(hooks.as_ref(), request.migrations)?;
         let started = Instant::now();
         let handle = open_library(request.path)?;
         // Loading the same file again (a CLI resending a patch after a
@@ -54,30 +71,78 @@ pub fn load_patch(
         check_mapped_at(handle, request.path, request.base)?;
         load_us = started.elapsed().as_micros() as u64;
 
-        let hooks = AppHooks::find(request.hooks);
         if let Some(hooks) = &hooks {
             hooks.before_patch(request.patch_id);
         }
         let started = Instant::now();
         match &hooks {
-            Some(hooks) => {
-                hooks.at_sync_point(request.patch_id, || apply_redirects(request.redirects))?
-            }
+            Some(hooks) => hooks.at_sync_point(request.patch_id, || {
+                migrate_around(hooks, request.migrations, || {
+                    apply_redirects(request.redirects)
+                })
+            })?,
             None => apply_redirects(request.redirects)?,
         }
         redirect_us = started.elapsed().as_micros() as u64;
         if let Some(hooks) = &hooks {
             hooks.after_patch(request.patch_id);
         }
-        Ok::<(), String>(())
+        Ok::<(), Refusal>(())
     })();
+    let (ok, message, needs_restart) = match outcome {
+        Ok(()) => (true, String::new(), false),
+        Err(Refusal::NeedsRestart(message)) => (false, message, true),
+        Err(Refusal::Failed(message)) => (false, message, false),
+    };
     Message::PatchResult {
         patch_id: request.patch_id,
-        ok: outcome.is_ok(),
-        message: outcome.err().unwrap_or_default(),
+        ok,
+        message,
         load_us,
         redirect_us,
+        needs_restart,
     }
+}
+
+/// A layout change is patchable only if the app migrates every changed type.
+fn check_migrations(hooks: Option<&AppHooks>, migrations: &str) -> Result<(), Refusal> {
+    if migrations.is_empty() {
+        return Ok(());
+    }
+    let covered = hooks.is_some_and(|hooks| hooks.migrate(MigrationPhase::Check, migrations));
+    if covered {
+        return Ok(());
+    }
+    let types = migrations.replace('\n', "`, `");
+    Err(Refusal::NeedsRestart(format!(
+        "the app registered no ipbp::migrate for `{types}`"
+    )))
+}
+
+/// Runs `apply` between the old code's save and the new code's restore.
+fn migrate_around(
+    hooks: &AppHooks,
+    migrations: &str,
+    apply: impl FnOnce() -> Result<(), String>,
+) -> Result<(), String> {
+    if migrations.is_empty() {
+        return apply();
+    }
+    if !hooks.migrate(MigrationPhase::Save, migrations) {
+        return Err(format!(
+            "a migration's save step panicked; the patch was not applied (types: {})",
+            migrations.replace('\n', ", ")
+        ));
+    }
+    apply()?;
+    if !hooks.migrate(MigrationPhase::Restore, migrations) {
+        // The new code is live; only the app's state may be incomplete.
+        crate::log::agent_log!(
+            "a migration's restore step panicked after patch was applied (types: {})",
+            migrations.replace('\n', ", ")
+        );
+    }
+    Ok(())
 }
 
 fn check_build_id(own: &[u8], wanted: &[u8]) -> Result<(), String> {
@@ -191,6 +256,7 @@ mod tests {
             base: 0x1000,
             redirects: &[],
             hooks: 0,
+            migrations: "",
         }
     }
 
@@ -213,6 +279,28 @@ mod tests {
             &mut loaded,
         ));
         assert_eq!(message, "patch is for build bb, this process is build aa");
+        assert!(loaded.is_empty());
+    }
+
+    #[test]
+    fn a_layout_change_without_the_ipbp_crate_needs_a_restart_and_loads_nothing() {
+        let mut loaded = Vec::new();
+        let request = PatchRequest {
+            migrations: "app::Counter",
+            ..request(&[1], "/nonexistent/patch.so")
+        };
+        match load_patch(&[1], &request, &mut loaded) {
+            Message::PatchResult {
+                ok,
+                needs_restart,
+                message,
+                ..
+            } => {
+                assert!(!ok && needs_restart);
+                assert!(message.contains("app::Counter"), "{message}");
+            }
+            other => panic!("unexpected {other:?}"),
+        }
         assert!(loaded.is_empty());
     }
 

@@ -10,7 +10,7 @@
 
 use std::fmt;
 
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// The largest payload either side accepts. A frame announcing more is
 /// refused before anything is allocated for it.
@@ -54,6 +54,10 @@ pub enum Message {
         /// Runtime address of the app's `IPBP_HOOK_TABLE_V1` (the `ipbp`
         /// crate), or 0 when the app does not use it.
         hooks: u64,
+        /// Types whose layout the patch changes, one per line (empty: none).
+        /// The app must have registered a migration for each of them, or
+        /// the patch is refused with `needs_restart`.
+        migrations: String,
     },
     /// agent -> CLI, one per `LoadPatch`, in order.
     PatchResult {
@@ -62,6 +66,9 @@ pub enum Message {
         message: String,
         load_us: u64,
         redirect_us: u64,
+        /// The patch was refused because only a restart can apply it (a
+        /// layout change the app has no migration for); nothing was loaded.
+        needs_restart: bool,
     },
     /// agent -> CLI, a warning the CLI should show.
     Log { message: String },
@@ -128,6 +135,7 @@ impl Message {
                 base,
                 redirects,
                 hooks,
+                migrations,
             } => {
                 out.u8(TAG_LOAD_PATCH);
                 out.u32(*patch_id);
@@ -140,6 +148,7 @@ impl Message {
                     out.u64(redirect.to);
                 }
                 out.u64(*hooks);
+                out.bytes(migrations.as_bytes());
             }
             Message::PatchResult {
                 patch_id,
@@ -147,6 +156,7 @@ impl Message {
                 message,
                 load_us,
                 redirect_us,
+                needs_restart,
             } => {
                 out.u8(TAG_PATCH_RESULT);
                 out.u32(*patch_id);
@@ -154,6 +164,7 @@ impl Message {
                 out.bytes(message.as_bytes());
                 out.u64(*load_us);
                 out.u64(*redirect_us);
+                out.u8(u8::from(*needs_restart));
             }
             Message::Log { message } => {
                 out.u8(TAG_LOG);
@@ -215,6 +226,7 @@ impl Message {
                     });
                 }
                 let hooks = input.u64("load-patch.hooks")?;
+                let migrations = input.string("load-patch.migrations")?;
                 Message::LoadPatch {
                     patch_id,
                     build_id,
@@ -222,6 +234,7 @@ impl Message {
                     base,
                     redirects,
                     hooks,
+                    migrations,
                 }
             }
             TAG_PATCH_RESULT => Message::PatchResult {
@@ -230,6 +243,7 @@ impl Message {
                 message: input.string("patch-result.message")?,
                 load_us: input.u64("patch-result.load_us")?,
                 redirect_us: input.u64("patch-result.redirect_us")?,
+                needs_restart: input.bool("patch-result.needs_restart")?,
             },
             TAG_LOG => Message::Log {
                 message: input.string("log.message")?,

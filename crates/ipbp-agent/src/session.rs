@@ -108,6 +108,7 @@ where
                 base,
                 redirects,
                 hooks,
+                migrations,
             } => {
                 let request = PatchRequest {
                     patch_id,
@@ -116,6 +117,7 @@ where
                     base,
                     redirects: &redirects,
                     hooks,
+                    migrations: &migrations,
                 };
                 // A panic while loading one patch becomes that patch's
                 // error, not a dropped connection.
@@ -128,6 +130,7 @@ where
                     message: format!("internal error in the agent: {}", panic_text(&*panic)),
                     load_us: 0,
                     redirect_us: 0,
+                    needs_restart: false,
                 })
             }
             other @ (Message::Hello { .. }

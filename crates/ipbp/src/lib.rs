@@ -7,6 +7,8 @@
 //!   flush a cache that the new code computes differently, or to log it.
 //! - [`sync`] makes patches wait for a point the app chooses, e.g. the top of
 //!   a frame loop, so that no patch lands in the middle of a frame.
+//! - [`migrate`] keeps the values of a type whose layout an edit changes
+//!   (a field added, say): without it, such an edit restarts the app.
 //!
 //! ```no_run
 //! ipbp::on_patch(|info| eprintln!("patch {} is live", info.patch));
@@ -20,8 +22,10 @@
 //! a cheap no-op: nothing connects to the hook table.
 
 mod hooks;
+mod migrate;
 mod sync_point;
 mod table;
 
 pub use hooks::{before_patch, on_patch, PatchInfo};
+pub use migrate::migrate;
 pub use sync_point::sync;

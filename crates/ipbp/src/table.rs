@@ -5,7 +5,7 @@
 use std::sync::atomic::{AtomicU32, AtomicU64};
 
 /// Bumped when the layout below changes; the agent ignores other versions.
-pub const TABLE_VERSION: u32 = 1;
+pub const TABLE_VERSION: u32 = 2;
 
 #[repr(C)]
 pub struct HookTable {
@@ -22,6 +22,9 @@ pub struct HookTable {
     pub reserved: AtomicU64,
     pub before_patch: extern "C" fn(patch: u32),
     pub after_patch: extern "C" fn(patch: u32),
+    /// One phase (check, save, restore) of the migrations for the types
+    /// listed one per line in `types[..len]`; returns 1 on success.
+    pub migrate: extern "C" fn(phase: u32, types: *const u8, len: usize) -> u32,
 }
 
 /// The one table of the program. `#[no_mangle]` gives it a stable name the
@@ -37,4 +40,5 @@ pub static IPBP_HOOK_TABLE_V1: HookTable = HookTable {
     reserved: AtomicU64::new(0),
     before_patch: crate::hooks::run_before_patch,
     after_patch: crate::hooks::run_after_patch,
+    migrate: crate::migrate::run_migrations,
 };

@@ -70,14 +70,15 @@ fn main() {
         let tick = TICKS.fetch_add(1, Ordering::Relaxed);
         check(started.elapsed());
         println!(
-            "pid={} tick={tick} label={} limit={LIMIT} scale={} local={} area={} note={} {}",
+            "pid={} tick={tick} label={} limit={LIMIT} scale={} local={} area={} note={} {} ext={}",
             std::process::id(),
             label(),
             scale(),
             local_value(),
             area_of(shape.as_ref()),
             env!("BUILD_NOTE"),
-            loudness()
+            loudness(),
+            extlib::edition()
         );
         std::thread::sleep(Duration::from_millis(100));
     }

@@ -240,6 +240,7 @@ fn random_message(rng: &mut Rng) -> Message {
                 })
                 .collect(),
             hooks: rng.next(),
+            migrations: text(rng),
         },
         2 => Message::PatchResult {
             patch_id: rng.next() as u32,
@@ -247,6 +248,7 @@ fn random_message(rng: &mut Rng) -> Message {
             message: text(rng),
             load_us: rng.next(),
             redirect_us: rng.next(),
+            needs_restart: rng.below(2) == 1,
         },
         _ => Message::Log { message: text(rng) },
     }
@@ -391,6 +393,7 @@ fn a_bad_boolean_is_reported_at_its_own_offset_as_in_typescript() {
         message: String::new(),
         load_us: 0,
         redirect_us: 0,
+        needs_restart: false,
     }
     .encode();
     payload[5] = 2;

@@ -66,6 +66,7 @@ fn golden_load_patch() {
                 },
             ],
             hooks: 0x5555_5558_1230,
+            migrations: "app::Counter\napp::Shape".into(),
         },
     );
 }
@@ -80,6 +81,7 @@ fn golden_patch_result() {
             message: "patch is for build aa, this process is build bb".into(),
             load_us: 1234,
             redirect_us: 0x1_0000_0001,
+            needs_restart: true,
         },
     );
 }
@@ -167,6 +169,7 @@ fn unknown_tags_and_bad_booleans_are_errors() {
         message: String::new(),
         load_us: 0,
         redirect_us: 0,
+        needs_restart: false,
     }
     .encode();
     result[5] = 2;

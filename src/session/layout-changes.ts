@@ -1,0 +1,110 @@
+import { basename } from 'node:path';
+import { compareLayouts, DebugInfoError, describeLayoutChange, generatedType, type LayoutChange, readTypeLayouts } from '../debuginfo/index.js';
+import type { ObjectFile, Section } from '../object/model.js';
+
+/** One crate's objects before and after an edit. */
+export interface CrateObjects {
+  readonly crate: string;
+  readonly before: readonly ObjectFile[];
+  readonly after: readonly ObjectFile[];
+}
+
+/** What the debug info says about the types an edit changed. */
+export interface LayoutVerdict {
+  /** Named types whose declaration changed: the app must migrate them (`ipbp::migrate`) for a patch to apply. */
+  readonly migrations: LayoutChange[];
+  /** Changes no migration can cover, each a reason to restart. */
+  readonly unpatchable: string[];
+  /** Every type whose layout changed, including those that only contain a changed type. */
+  readonly changedTypes: string[];
+  /** Crates whose layouts could not be checked, with why. */
+  readonly unchecked: string[];
+}
+
+/**
+ * Compares the type layouts of each crate's old and new objects. An app
+ * without the `ipbp` crate cannot migrate anything, and closures or futures
+ * cannot be migrated at all: those changes need a restart. Unreadable debug
+ * info is reported as unchecked rather than guessed about.
+ */
+export function judgeLayouts(crates: readonly CrateObjects[], appUsesIpbp: boolean): LayoutVerdict {
+  const changes = new Map<string, LayoutChange>();
+  const unchecked: string[] = [];
+  for (const { crate, before, after } of crates) {
+    try {
+      const crateChanges = compareCrate(before, after);
+      if (crateChanges === undefined) unchecked.push(`${crate} has no debug info, so type layout changes cannot be detected (set \`debug = true\` in its profile)`);
+      for (const change of crateChanges ?? []) if (!changes.has(change.type) || change.root) changes.set(change.type, change);
+    } catch (error) {
+      if (!(error instanceof DebugInfoError)) throw error;
+      unchecked.push(`type layouts of ${crate} not checked: ${error.message}`);
+    }
+  }
+  const roots = [...changes.values()].filter((change) => change.root);
+  const migratable = (change: LayoutChange): boolean => appUsesIpbp && isMigratable(change);
+  return {
+    migrations: roots.filter(migratable),
+    unpatchable: roots.filter((change) => !migratable(change)).map((change) => layoutReason(change, appUsesIpbp)),
+    changedTypes: [...changes.keys()],
+    unchecked,
+  };
+}
+
+/**
+ * Only objects whose debug info differs are read: a type whose layout changed
+ * is described differently in every object that uses it, so an object with
+ * identical debug info holds no news, and skipping it keeps a small edit's
+ * check small. `undefined` when the new objects carry no debug info.
+ */
+function compareCrate(oldObjects: readonly ObjectFile[], newObjects: readonly ObjectFile[]): LayoutChange[] | undefined {
+  const unchanged = new Set<ObjectFile>();
+  const oldByName = new Map(oldObjects.map((object) => [basename(object.path), object]));
+  for (const object of newObjects) {
+    const old = oldByName.get(basename(object.path));
+    if (old && sameDebugInfo(old, object)) {
+      unchanged.add(old);
+      unchanged.add(object);
+    }
+  }
+  const before = readTypeLayouts(oldObjects.filter((object) => !unchanged.has(object)));
+  const after = readTypeLayouts(newObjects.filter((object) => !unchanged.has(object)));
+  if (after.objectsWithDebugInfo === 0 && unchanged.size === 0 && newObjects.length > 0) return undefined;
+  return compareLayouts(before.layouts, after.layouts);
+}
+
+function sameDebugInfo(a: ObjectFile, b: ObjectFile): boolean {
+  const debugA = a.sections.filter(isDebugSection);
+  const debugB = b.sections.filter(isDebugSection);
+  if (debugA.length !== debugB.length) return false;
+  return debugA.every((section, i) => {
+    const other = debugB[i]!;
+    return section.name === other.name && Buffer.from(section.data.buffer, section.data.byteOffset, section.data.byteLength).equals(other.data);
+  });
+}
+
+/**
+ * The debug sections and their relocation tables: in a relocatable object
+ * the references between debug sections are relocation addends, not bytes.
+ */
+function isDebugSection(section: Section): boolean {
+  return section.name.startsWith('.debug_') || section.name.startsWith('.rela.debug_');
+}
+
+/**
+ * Only named types can be migrated (`ipbp::migrate::<T>` needs to name `T`):
+ * a closure or future that already exists keeps its old captures or state,
+ * and no hook can rebuild it.
+ */
+function isMigratable(change: LayoutChange): boolean {
+  return generatedType(change.type) === undefined;
+}
+
+/** The reason a restart gives for one layout change. */
+export function layoutReason(change: LayoutChange, appUsesIpbp: boolean): string {
+  const what = describeLayoutChange(change);
+  if (!isMigratable(change)) return `${what}; closures and futures made before the edit may still be live, and a patch cannot update them`;
+  const remedy = appUsesIpbp
+    ? `register \`ipbp::migrate::<${change.type}>\` to keep them without a restart`
+    : 'the `ipbp` crate\'s `migrate` can keep them without a restart';
+  return `${what}; values of the old layout may be live (${remedy})`;
+}
