@@ -73,6 +73,19 @@ describe('hot restart when an edit cannot be patched (examples/restart-demo)', (
     );
   });
 
+  test('a function whose signature changed restarts when a pointer to the old version may be stored', async () => {
+    await expectRestart(
+      'src/main.rs',
+      [
+        ['fn twice(x: u64) -> u64 {\n    x * 2', 'fn twice(x: u64, factor: u64) -> u64 {\n    x * factor'],
+        ['let callback: fn(u64) -> u64 = twice;', 'let callback: fn(u64, u64) -> u64 = twice;'],
+        ['callback(21)', 'callback(21, 3)'],
+      ],
+      /^`restart_demo::twice` changed its signature, and the old version's address was taken: a function pointer stored before the edit would still call the old code$/,
+      (line) => line.cb === 63,
+    );
+  });
+
   test('a struct whose layout changed restarts, naming the type: values of the old layout may be live', async () => {
     const line = await expectRestart(
       'src/main.rs',
@@ -108,7 +121,7 @@ describe('hot restart when an edit cannot be patched (examples/restart-demo)', (
     await editAll(session, 'src/main.rs', [['"v2"', '"v3"']], written);
     await waitForDemoLine(session, pid, (line) => line.label === 'v3', from);
     const restarts = await countEvents(session, 'restart');
-    assert.equal(restarts, 9, 'no restart for a body change');
+    assert.equal(restarts, 10, 'no restart for a body change');
     assert.ok(linesOf(session, pid, from).length > 0);
   });
 

@@ -108,3 +108,24 @@ export function layoutReason(change: LayoutChange, appUsesIpbp: boolean): string
     : 'the `ipbp` crate\'s `migrate` can keep them without a restart';
   return `${what}; values of the old layout may be live (${remedy})`;
 }
+
+/**
+ * Whether the symbol path `path` names one of `types`. rustc's symbol hashes
+ * cover the definitions of the types involved, so when a type's layout
+ * changes, every function over a type containing it gets a new symbol
+ * (`drop_in_place<Vec<app::Player>>`), and every vtable made for such a type
+ * new slots, although no signature changed. That follows from the layout
+ * change, which is judged on its own (a migration or a restart).
+ */
+export function mentionsType(path: string, types: readonly string[]): boolean {
+  return types.some((type) => {
+    for (let at = path.indexOf(type); at >= 0; at = path.indexOf(type, at + 1)) {
+      if (!isIdentifierChar(path[at - 1]) && !isIdentifierChar(path[at + type.length])) return true;
+    }
+    return false;
+  });
+}
+
+function isIdentifierChar(char: string | undefined): boolean {
+  return char !== undefined && /[A-Za-z0-9_]/.test(char);
+}

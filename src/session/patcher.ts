@@ -17,6 +17,7 @@ import { planPatch } from '../patch/plan.js';
 import type { ProcessState } from './process-state.js';
 import type { Reporter } from './reporter.js';
 import { judgeLayouts, layoutReason } from './layout-changes.js';
+import { signatureChanges } from './signature-changes.js';
 import { stateChanges } from './state-changes.js';
 import { vtableChanges } from './vtable-changes.js';
 
@@ -140,7 +141,9 @@ export class Patcher {
     );
     diffMs += performance.now() - layoutStart;
     for (const message of layouts.unchecked) this.warnOnce(message);
-    const stateReasons = new Set(diffs.flatMap(({ diff }) => [...stateChanges(diff), ...vtableChanges(diff, layouts.changedTypes)]));
+    const stateReasons = new Set(
+      diffs.flatMap(({ diff }) => [...stateChanges(diff), ...vtableChanges(diff, layouts.changedTypes), ...signatureChanges(diff, layouts.changedTypes)]),
+    );
     if (stateReasons.size > 0 || layouts.unpatchable.length > 0) throw new UnpatchableChange([...stateReasons, ...layouts.unpatchable]);
     const migrations = layouts.migrations;
 

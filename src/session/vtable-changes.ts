@@ -3,6 +3,7 @@ import type { Diff } from '../diff/compare.js';
 import { demangleWithoutHash } from '../diff/demangle/index.js';
 import { relocationsWithin } from '../diff/fingerprint.js';
 import { resolveTarget } from '../diff/target-identity.js';
+import { mentionsType } from './layout-changes.js';
 
 /** A vtable starts with drop_in_place, size and align; methods follow. */
 const FIRST_METHOD_OFFSET = 24;
@@ -35,7 +36,9 @@ export function vtableChanges(diff: Diff, layoutChangedTypes: readonly string[] 
   const affected = new Set<string>();
   for (const old of before) {
     if (unchanged.has(old.key)) continue;
-    if ([...old.slots.values()].some((name) => mentionsAny(demangleWithoutHash(name), layoutChangedTypes))) continue;
+    // A vtable's slots name its concrete type: the drop glue (`drop_in_place<Mutex<Vec<app::Player>>>`)
+    // or the methods (`<app::Square as app::Shape>::area`).
+    if ([...old.slots.values()].some((name) => mentionsType(demangleWithoutHash(name), layoutChangedTypes))) continue;
     const counterpart = counterpartOf(old, after);
     if (!counterpart) continue; // No longer used as a `dyn`: old objects call consistent old code.
     for (const [offset, name] of old.slots) {
@@ -48,25 +51,6 @@ export function vtableChanges(diff: Diff, layoutChangedTypes: readonly string[] 
   return [...affected].map(
     (name) => `\`${name}\` changed its signature or its slot in a \`dyn\` vtable; trait objects created before the edit would still call the old function through their old vtable`,
   );
-}
-
-/**
- * Whether `path` names one of `types`. A vtable's slots name its concrete
- * type: the drop glue (`drop_in_place<Mutex<Vec<app::Player>>>`) or the
- * methods (`<app::Square as app::Shape>::area`). rustc's symbol hashes cover
- * the definitions of the types involved, so when a type's layout changes,
- * every vtable made for a type containing it gets renamed slots although no
- * signature changed. That follows from the layout change, which is judged on
- * its own (a migration or a restart).
- */
-function mentionsAny(path: string, types: readonly string[]): boolean {
-  return types.some((type) => {
-    for (let at = path.indexOf(type); at >= 0; at = path.indexOf(type, at + 1)) {
-      const after = path[at + type.length];
-      if (after === undefined || !/[A-Za-z0-9_]/.test(after)) return true;
-    }
-    return false;
-  });
 }
 
 /**

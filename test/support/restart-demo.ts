@@ -15,15 +15,17 @@ export interface DemoLine {
   readonly loudness: string;
   /** What the crate outside the workspace (`extlib`) says. */
   readonly ext: string;
+  /** What `main` gets through the function pointer it took at startup. */
+  readonly cb: number;
 }
 
-const LINE = /^pid=(\d+) tick=\d+ label=(\S+) limit=(\d+) scale=(\d+) local=(\d+) area=(\d+) note=(\S+) (\S+) ext=(\S+)$/;
+const LINE = /^pid=(\d+) tick=\d+ label=(\S+) limit=(\d+) scale=(\d+) local=(\d+) area=(\d+) note=(\S+) (\S+) ext=(\S+) cb=(\d+)$/;
 
 export function parseDemoLine(line: string): DemoLine | undefined {
   const match = LINE.exec(line);
   if (!match) return undefined;
-  const [, pid, label, limit, scale, local, area, note, loudness, ext] = match;
-  return { pid: Number(pid), label: label!, limit: Number(limit), scale: Number(scale), local: Number(local), area: Number(area), note: note!, loudness: loudness!, ext: ext! };
+  const [, pid, label, limit, scale, local, area, note, loudness, ext, cb] = match;
+  return { pid: Number(pid), label: label!, limit: Number(limit), scale: Number(scale), local: Number(local), area: Number(area), note: note!, loudness: loudness!, ext: ext!, cb: Number(cb) };
 }
 
 /** Waits for a line of process `pid` (from output index `from` on) for which `matches` holds. */

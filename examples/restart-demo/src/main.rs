@@ -54,6 +54,12 @@ fn scale() -> u64 {
     unsafe { SCALE }
 }
 
+/// Called through a pointer `main` takes once, before any edit.
+#[inline(never)]
+fn twice(x: u64) -> u64 {
+    x * 2
+}
+
 fn loudness() -> &'static str {
     if cfg!(feature = "loud") {
         "loud"
@@ -66,11 +72,12 @@ fn main() {
     let started = Instant::now();
     // Made once, before any edit: a patch cannot change the vtable it points to.
     let shape: Box<dyn Shape> = Box::new(Square(3));
+    let callback: fn(u64) -> u64 = twice;
     loop {
         let tick = TICKS.fetch_add(1, Ordering::Relaxed);
         check(started.elapsed());
         println!(
-            "pid={} tick={tick} label={} limit={LIMIT} scale={} local={} area={} note={} {} ext={}",
+            "pid={} tick={tick} label={} limit={LIMIT} scale={} local={} area={} note={} {} ext={} cb={}",
             std::process::id(),
             label(),
             scale(),
@@ -78,7 +85,8 @@ fn main() {
             area_of(shape.as_ref()),
             env!("BUILD_NOTE"),
             loudness(),
-            extlib::edition()
+            extlib::edition(),
+            callback(21)
         );
         std::thread::sleep(Duration::from_millis(100));
     }

@@ -1,0 +1,56 @@
+import type { Atom } from '../diff/atoms.js';
+import type { Diff } from '../diff/compare.js';
+import { demangleWithoutHash } from '../diff/demangle/index.js';
+import { relocationsWithin } from '../diff/fingerprint.js';
+import { resolveTarget } from '../diff/target-identity.js';
+import { mentionsType } from './layout-changes.js';
+
+/** Relocation types of direct calls and tail jumps: they take no address. */
+const CALL_RELOCATIONS = new Set(['R_X86_64_PLT32', 'R_AARCH64_CALL26', 'R_AARCH64_JUMP26']);
+
+/**
+ * Functions whose signature changed while a pointer to the old version may
+ * be stored somewhere: a `fn` pointer or callback kept in a variable, a
+ * struct or a static before the edit.
+ *
+ * rustc's legacy symbol hash covers a function's signature, so a changed
+ * signature makes a new symbol: the diff sees the old one removed and a new
+ * one, with the same path, added. Every direct caller was recompiled and
+ * calls the new one. But code that took the old function's address (a
+ * relocation other than a call) may have stored it, and such a pointer would
+ * keep calling the old code with the old signature, silently stale. Only a
+ * restart can reach those. Vtables (anonymous data) are judged by
+ * `vtableChanges`, and functions renamed by a type's layout change by the
+ * layout check.
+ */
+export function signatureChanges(diff: Diff, layoutChangedTypes: readonly string[]): string[] {
+  const addedPaths = new Set(diff.addedAtoms.filter((atom) => atom.category === 'function').map((atom) => demangleWithoutHash(atom.name)));
+  const candidates = new Set(
+    diff.report.functions.removed
+      .map((removed) => removed.symbol)
+      .filter((symbol) => {
+        const path = demangleWithoutHash(symbol);
+        return addedPaths.has(path) && !mentionsType(path, layoutChangedTypes);
+      }),
+  );
+  if (candidates.size === 0) return [];
+  const taken = new Set<string>();
+  for (const atom of diff.old.atoms) {
+    if (atom.anonymous && atom.category === 'data') continue;
+    for (const name of addressesTaken(diff, atom)) if (candidates.has(name)) taken.add(demangleWithoutHash(name));
+  }
+  return [...taken].map(
+    (path) => `\`${path}\` changed its signature, and the old version's address was taken: a function pointer stored before the edit would still call the old code`,
+  );
+}
+
+/** The functions whose address `atom` takes (any reference but a call). */
+function addressesTaken(diff: Diff, atom: Atom): string[] {
+  const names: string[] = [];
+  for (const relocation of relocationsWithin(atom)) {
+    if (CALL_RELOCATIONS.has(relocation.raw.typeName)) continue;
+    const target = resolveTarget(diff.old, atom.object, relocation);
+    if (target.type === 'atom' && target.atom.category === 'function') names.push(target.atom.name);
+  }
+  return names;
+}
