@@ -58,9 +58,9 @@ export function judgeLayouts(crates: readonly CrateObjects[], appUsesIpbp: boole
  */
 function compareCrate(oldObjects: readonly ObjectFile[], newObjects: readonly ObjectFile[]): LayoutChange[] | undefined {
   const unchanged = new Set<ObjectFile>();
-  const oldByName = new Map(oldObjects.map((object) => [basename(object.path), object]));
+  const oldByUnit = new Map(oldObjects.map((object) => [codegenUnitOf(object), object]));
   for (const object of newObjects) {
-    const old = oldByName.get(basename(object.path));
+    const old = oldByUnit.get(codegenUnitOf(object));
     if (old && sameDebugInfo(old, object)) {
       unchanged.add(old);
       unchanged.add(object);
@@ -70,6 +70,15 @@ function compareCrate(oldObjects: readonly ObjectFile[], newObjects: readonly Ob
   const after = readTypeLayouts(newObjects.filter((object) => !unchanged.has(object)));
   if (after.objectsWithDebugInfo === 0 && unchanged.size === 0 && newObjects.length > 0) return undefined;
   return compareLayouts(before.layouts, after.layouts);
+}
+
+/**
+ * The codegen unit an object was compiled from: rustc names objects
+ * `<crate>-<hash>.<unit>.<random>.rcgu.o`, with a part that changes on every
+ * run, so the same unit of two builds is found by the name without it.
+ */
+function codegenUnitOf(object: ObjectFile): string {
+  return basename(object.path).replace(/\.[0-9a-z]+\.rcgu\.o\)?$/, '');
 }
 
 function sameDebugInfo(a: ObjectFile, b: ObjectFile): boolean {
