@@ -20,6 +20,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { FrameSplitter } from '../src/channel/frames.js';
 import { decodeMessage, encodeMessage, ProtocolError } from '../src/channel/protocol.js';
+import { readTypeLayouts } from '../src/debuginfo/index.js';
 import { readElfImage } from '../src/object/elf/image.js';
 import { ObjectFormatError } from '../src/object/errors.js';
 import type { ObjectFile } from '../src/object/model.js';
@@ -139,6 +140,8 @@ export function checkObjectCase(value: ObjectCase, limits: ObjectLimits): Outcom
   const parse = (): number => {
     const started = performance.now();
     objects = readUnderContract(label, () => readObjects(label, bytes));
+    // The layout check reads the DWARF of accepted objects: a malformed one must be a DebugInfoError (an ObjectFormatError).
+    if (objects) readUnderContract(label, () => readTypeLayouts(objects!));
     image = seed.kind === 'image' ? readUnderContract(label, () => readElfImage(label, bytes)) : undefined;
     return performance.now() - started;
   };

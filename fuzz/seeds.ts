@@ -250,11 +250,18 @@ function builtSeeds(): Seed[] {
       execFileSync('rustc', ['--edition', '2021', '-C', 'opt-level=0', ...args], { cwd: directory, stdio: ['ignore', 'ignore', 'pipe'] });
     };
     rustc(['--crate-type=lib', '--crate-name', 'small', '-C', 'codegen-units=1', '--emit=obj', '-o', 'small.o', 'lib.rs']);
+    // With its DWARF: the layout reader runs on every object the readers accept.
+    rustc(['--crate-type=lib', '--crate-name', 'small', '-C', 'codegen-units=1', '-C', 'debuginfo=2', '--emit=obj', '-o', 'small-debug.o', 'lib.rs']);
     rustc(['--crate-type=rlib', '--crate-name', 'small', '-C', 'codegen-units=2', '--emit=link', '-o', 'libsmall.rlib', 'lib.rs']);
     // Linked against libstd.so, the executable stays small enough to mutate by the million.
     rustc(['-C', 'prefer-dynamic', '-C', 'strip=debuginfo', '-o', 'tiny', 'main.rs']);
     const read = (name: string): Uint8Array => new Uint8Array(readFileSync(join(directory, name)));
-    return [makeSeed('small.o', 'object', read('small.o')), makeSeed('libsmall.rlib', 'archive', read('libsmall.rlib')), makeSeed('tiny', 'image', read('tiny'))];
+    return [
+      makeSeed('small.o', 'object', read('small.o')),
+      makeSeed('small-debug.o', 'object', read('small-debug.o')),
+      makeSeed('libsmall.rlib', 'archive', read('libsmall.rlib')),
+      makeSeed('tiny', 'image', read('tiny')),
+    ];
   } catch {
     return [];
   } finally {

@@ -128,7 +128,9 @@ export class Patcher {
     const nothingChanged = diffs.every(({ diff }) => diff.changedAtoms.length === 0 && diff.addedAtoms.length === 0);
     if (nothingChanged) {
       this.adopt(diffs, compiled);
-      this.reporter.info(`no code changed in ${files.map((file) => basename(file)).join(', ')} (compile ${ms(compileMs)})`);
+      const names = files.map((file) => basename(file));
+      const shownFiles = names.length > 4 ? `${names.slice(0, 4).join(', ')} and ${names.length - 4} more` : names.join(', ');
+      this.reporter.info(`no code changed in ${shownFiles} (compile ${ms(compileMs)})`);
       this.reporter.emit({ event: 'no-change', files: [...files] });
       return false;
     }
