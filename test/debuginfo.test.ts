@@ -15,6 +15,7 @@ import fc from 'fast-check';
 import { compareLayouts, DebugInfoError, describeLayoutChange, type LayoutChange, readTypeLayouts, type TypeLayout } from '../src/debuginfo/index.js';
 import type { ObjectFile, Section } from '../src/object/model.js';
 import { readObjectPath } from '../src/object/read.js';
+import { judgeLayouts } from '../src/session/layout-changes.js';
 import { edit } from './support/demo-crate.js';
 import { ScratchCrate } from './support/rustc.js';
 
@@ -320,9 +321,14 @@ if (isMainThread) {
 
     test('objects without debug info are counted out', async () => {
       assert.ok(readTypeLayouts(base).objectsWithDebugInfo > 1, 'the debug build has several objects with debug info');
-      const stripped = readTypeLayouts(await readObjectPath(await crate.build(LAYOUT_CRATE, { flags: ['-C', 'debuginfo=0'] }, 'incremental-nodebug')));
+      const strippedObjects = await readObjectPath(await crate.build(LAYOUT_CRATE, { flags: ['-C', 'debuginfo=0'] }, 'incremental-nodebug'));
+      const stripped = { ...readTypeLayouts(strippedObjects), objects: strippedObjects };
       assert.equal(stripped.objectsWithDebugInfo, 0);
       assert.equal(stripped.layouts.size, 0);
+      // What `ipbp run` makes of it: an unchecked crate, said once, never a silent pass.
+      const verdict = judgeLayouts([{ crate: 'demo', before: stripped.objects, after: stripped.objects }], true);
+      assert.match(verdict.unchecked.join('\n'), /^demo has no debug info, so type layout changes cannot be detected/);
+      assert.deepEqual(judgeLayouts([{ crate: 'demo', before: base, after: base }], true).unchecked, []);
     });
 
     test('truncated .debug_info is a one-line DebugInfoError', () => {

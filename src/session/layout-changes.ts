@@ -68,7 +68,8 @@ function compareCrate(oldObjects: readonly ObjectFile[], newObjects: readonly Ob
   }
   const before = readTypeLayouts(oldObjects.filter((object) => !unchanged.has(object)));
   const after = readTypeLayouts(newObjects.filter((object) => !unchanged.has(object)));
-  if (after.objectsWithDebugInfo === 0 && unchanged.size === 0 && newObjects.length > 0) return undefined;
+  // Objects without debug info all look alike, so "unchanged" proves nothing about them.
+  if (!newObjects.some(hasDebugInfo)) return newObjects.length > 0 ? undefined : [];
   return compareLayouts(before.layouts, after.layouts);
 }
 
@@ -79,6 +80,10 @@ function compareCrate(oldObjects: readonly ObjectFile[], newObjects: readonly Ob
  */
 function codegenUnitOf(object: ObjectFile): string {
   return basename(object.path).replace(/\.[0-9a-z]+\.rcgu\.o\)?$/, '');
+}
+
+function hasDebugInfo(object: ObjectFile): boolean {
+  return object.sections.some((section) => section.name === '.debug_info');
 }
 
 function sameDebugInfo(a: ObjectFile, b: ObjectFile): boolean {
