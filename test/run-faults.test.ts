@@ -48,7 +48,7 @@ describe('an app that crashes after a patch (examples/restart-demo)', () => {
     const lastPatch = crashed.lastPatch as { patch: number; changed: string[] };
     assert.equal(lastPatch.patch, 1);
     assert.ok(lastPatch.changed.includes('restart_demo::check'), `changed: ${lastPatch.changed}`);
-    assert.match(session.stderr, new RegExp(`\\(pid ${first}\\) crashed with SIGABRT \\(abort\\); the last patch applied was patch 1 \\(.*restart_demo::check`));
+    assert.match(session.stderr, new RegExp(`\\(pid ${first}\\) crashed with SIGABRT \\(abort\\); the last patch applied was patch 1 \\(`));
 
     const restart = await session.waitForEvent((event) => event.event === 'restart');
     assert.match(String(restart.reason), new RegExp(`^pid ${first} crashed with SIGABRT`));
@@ -95,7 +95,9 @@ describe('--no-restart: a crash is reported and ipbp waits (examples/restart-dem
     await editAll(session, 'src/main.rs', [crashAfter(1, 'unsafe { (16 as *mut u64).write_volatile(1) };')], written);
     const crashed = await session.waitForEvent((event) => event.event === 'crashed');
     assert.deepEqual([crashed.pid, crashed.signal, (crashed.lastPatch as { patch: number }).patch], [pid, 'SIGSEGV', 1]);
-    assert.match(session.stderr, /crashed with SIGSEGV \(invalid memory access\); the last patch applied was patch 1 \(restart_demo::check/);
+    assert.match(session.stderr, /crashed with SIGSEGV \(invalid memory access\); the last patch applied was patch 1 \(/);
+    // The first patch may also list functions the replayed build compiled differently from cargo's; the crashing one is there.
+    assert.ok((crashed.lastPatch as { changed: string[] }).changed.includes('restart_demo::check'), 'the crash names the patch with the edited function');
     await session.waitForStderr(/not restarting \(--no-restart\); the next edit starts a fresh build/);
     await sleep(1000);
     assert.equal(await countEvents(session, 'restart'), 0);

@@ -27,6 +27,13 @@ export interface AtomIndex {
   readonly bySection: ReadonlyMap<Section, Atom[]>;
   /** The atom each symbol starts, by object and symbol index. */
   readonly bySymbol: ReadonlyMap<ObjectFile, ReadonlyMap<number, Atom>>;
+  /**
+   * Compiler-local atoms that another object may reference by name: with
+   * several codegen units in a release build, ThinLTO promotes a local (a
+   * constant `anon.<module>.0`) to a global `….llvm.<n>`, and the units that
+   * use it refer to it as an undefined symbol.
+   */
+  readonly promoted: ReadonlyMap<string, Atom>;
 }
 
 const ATOM_SYMBOL_KINDS = new Set(['function', 'data', 'tls', 'label', 'unknown']);
@@ -36,6 +43,7 @@ export function indexAtoms(objects: readonly ObjectFile[]): AtomIndex {
   const byName = new Map<string, Atom[]>();
   const bySection = new Map<Section, Atom[]>();
   const bySymbol = new Map<ObjectFile, Map<number, Atom>>();
+  const promoted = new Map<string, Atom>();
   for (const object of objects) {
     const symbolAtoms = new Map<number, Atom>();
     bySymbol.set(object, symbolAtoms);
@@ -48,6 +56,7 @@ export function indexAtoms(objects: readonly ObjectFile[]): AtomIndex {
       symbolAtoms.set(symbol.index, atom);
       pushTo(bySection, section, atom);
       if (!atom.anonymous) pushTo(byName, atom.name, atom);
+      else if (symbol.binding !== 'local') promoted.set(atom.name, atom);
     }
     for (const section of object.sections) {
       if (!isAtomSection(section)) continue;
@@ -61,7 +70,7 @@ export function indexAtoms(objects: readonly ObjectFile[]): AtomIndex {
       bySection.set(section, list);
     }
   }
-  return { objects, atoms, byName, bySection, bySymbol };
+  return { objects, atoms, byName, bySection, bySymbol, promoted };
 }
 
 /**

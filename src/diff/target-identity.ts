@@ -28,7 +28,12 @@ export function resolveTarget(index: AtomIndex, object: ObjectFile, relocation: 
   if (!symbol) return { type: 'external', name: `<symbol ${target.symbol}>`, addend: relocation.addend };
   const direct = index.bySymbol.get(object)?.get(symbol.index);
   if (direct && !direct.anonymous) return { type: 'atom', atom: direct, addend: relocation.addend };
-  if (symbol.section === undefined) return { type: 'external', name: symbol.name, addend: relocation.addend };
+  if (symbol.section === undefined) {
+    // A compiler-local defined in another codegen unit: identified by content, like one defined here.
+    const promoted = index.promoted.get(symbol.name);
+    if (promoted) return { type: 'atom', atom: promoted, addend: relocation.addend };
+    return { type: 'external', name: symbol.name, addend: relocation.addend };
+  }
   const targetSection = object.sections[symbol.section];
   if (!targetSection) return { type: 'external', name: symbol.name, addend: relocation.addend };
   // A section symbol or an anonymous label: find the atom the reference lands in.

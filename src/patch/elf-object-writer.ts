@@ -3,6 +3,8 @@
  * that holds only the sections a patch needs, handed to the real linker.
  */
 
+const STV_HIDDEN = 2;
+
 export interface OutputSymbol {
   readonly name: string;
   readonly binding: 'local' | 'global';
@@ -125,7 +127,11 @@ export function writeElfObject(machine: number, sections: readonly OutputSection
     const binding = symbol.binding === 'global' ? 1 : 0;
     symtab.writeUInt32LE(strings.add(symbol.name), at);
     symtab.writeUInt8((binding << 4) | type, at + 4);
-    symtab.writeUInt8(0, at + 5);
+    // Globals are hidden, the process bindings (defined by the linker script)
+    // included: only ipbp looks them up (in .symtab), and a preemptible
+    // symbol could not take the PC-relative references release builds make
+    // to ThinLTO-promoted locals (`….llvm.<n>`).
+    symtab.writeUInt8(symbol.binding === 'global' ? STV_HIDDEN : 0, at + 5);
     symtab.writeUInt16LE(symbol.section ? sectionIndex.get(symbol.section)! : 0, at + 6);
     symtab.writeBigUInt64LE(BigInt(symbol.value), at + 8);
     symtab.writeBigUInt64LE(BigInt(symbol.size), at + 16);

@@ -316,8 +316,10 @@ class Session {
         } else if (error instanceof UnpatchableChange) {
           await this.cannotPatch(error.reasons);
         } else {
-          const message = error instanceof Error ? error.message : String(error);
-          this.reporter.error(`patch failed: ${message}; the app keeps running its current code`);
+          // A user-side failure (the linker's complaint, say) carries the tool's own words: show them.
+          const causes = error instanceof UserError ? error.causes : [];
+          const message = [error instanceof Error ? error.message : String(error), ...causes].join('\n');
+          this.reporter.error(`patch failed: ${message.split('\n')[0]}; the app keeps running its current code${causes.map((cause) => `\n  ${cause}`).join('')}`);
           this.reporter.emit({ event: 'patch-failed', patch: 0, message, pids: [...generation.patcher.processes].map((state) => state.pid) });
         }
       }

@@ -1,6 +1,6 @@
 import type { Atom } from '../diff/atoms.js';
 import type { Diff } from '../diff/compare.js';
-import { demangleWithoutHash } from '../diff/demangle/index.js';
+import { demangleWithoutHash, withoutLlvmSuffix } from '../diff/demangle/index.js';
 import { relocationsWithin } from '../diff/fingerprint.js';
 import { resolveTarget } from '../diff/target-identity.js';
 import { mentionsType } from './layout-changes.js';
@@ -24,13 +24,21 @@ const CALL_RELOCATIONS = new Set(['R_X86_64_PLT32', 'R_AARCH64_CALL26', 'R_AARCH
  * layout check.
  */
 export function signatureChanges(diff: Diff, layoutChangedTypes: readonly string[]): string[] {
-  const addedPaths = new Set(diff.addedAtoms.filter((atom) => atom.category === 'function').map((atom) => demangleWithoutHash(atom.name)));
+  // The symbols (hash included, ThinLTO's `.llvm.<n>` left out) of added functions, by path.
+  const added = new Map<string, Set<string>>();
+  for (const atom of diff.addedAtoms) {
+    if (atom.category !== 'function') continue;
+    const path = demangleWithoutHash(atom.name);
+    added.set(path, (added.get(path) ?? new Set()).add(withoutLlvmSuffix(atom.name)));
+  }
+  // Same path, another hash: the signature changed (the same hash is only a new `.llvm.<n>`).
   const candidates = new Set(
     diff.report.functions.removed
       .map((removed) => removed.symbol)
       .filter((symbol) => {
         const path = demangleWithoutHash(symbol);
-        return addedPaths.has(path) && !mentionsType(path, layoutChangedTypes);
+        const symbols = added.get(path);
+        return symbols !== undefined && !symbols.has(withoutLlvmSuffix(symbol)) && !mentionsType(path, layoutChangedTypes);
       }),
   );
   if (candidates.size === 0) return [];

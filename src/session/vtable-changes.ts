@@ -1,6 +1,6 @@
 import type { AtomIndex } from '../diff/atoms.js';
 import type { Diff } from '../diff/compare.js';
-import { demangleWithoutHash } from '../diff/demangle/index.js';
+import { demangleWithoutHash, withoutLlvmSuffix } from '../diff/demangle/index.js';
 import { relocationsWithin } from '../diff/fingerprint.js';
 import { resolveTarget } from '../diff/target-identity.js';
 import { mentionsType } from './layout-changes.js';
@@ -10,7 +10,7 @@ const FIRST_METHOD_OFFSET = 24;
 const POINTER_BYTES = 8;
 
 interface Vtable {
-  /** Function symbol (hash included) at each offset. */
+  /** Function symbol (hash included, ThinLTO's `.llvm.<n>` left out) at each offset. */
   readonly slots: ReadonlyMap<number, string>;
   /** The slots as one string, to find an identical vtable quickly. */
   readonly key: string;
@@ -72,7 +72,8 @@ function vtablesOf(index: AtomIndex): Vtable[] {
         isVtable = false;
         break;
       }
-      slots.set(relocation.offset - atom.offset, target.type === 'external' ? target.name : target.atom.name);
+      // ThinLTO's `.llvm.<n>` suffix differs from build to build of the same function.
+      slots.set(relocation.offset - atom.offset, withoutLlvmSuffix(target.type === 'external' ? target.name : target.atom.name));
     }
     if (!isVtable || ![...slots.keys()].some((offset) => offset >= FIRST_METHOD_OFFSET)) continue;
     vtables.push({ slots, key: [...slots].map(([offset, name]) => `${offset}:${name}`).join(' ') });

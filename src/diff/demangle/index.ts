@@ -26,9 +26,9 @@ export function demangle(symbol: string): string {
  * different piece of code.
  */
 export function demangleWithoutHash(symbol: string): string {
-  const withoutLlvmSuffix = stripLlvmSuffix(symbol);
-  const readable = render(withoutLlvmSuffix, 'concise');
-  return readable === null ? withoutLlvmSuffix : readable;
+  const withoutSuffix = withoutLlvmSuffix(symbol);
+  const readable = render(withoutSuffix, 'concise');
+  return readable === null ? withoutSuffix : readable;
 }
 
 /** True for symbols this module can demangle (legacy `_ZN…E` or v0 `_R…`, with or without Mach-O's extra `_`). */
@@ -40,7 +40,7 @@ export function isRustSymbol(symbol: string): boolean {
  * LLVM appends `.llvm.<hash>` when it promotes a local symbol during (Thin)LTO;
  * the hash is a digest of the module, so it differs between builds.
  */
-function stripLlvmSuffix(symbol: string): string {
+export function withoutLlvmSuffix(symbol: string): string {
   const start = symbol.lastIndexOf('.llvm.');
   if (start < 0) return symbol;
   const hash = symbol.slice(start + '.llvm.'.length);
