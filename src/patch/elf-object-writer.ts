@@ -8,6 +8,14 @@ const STV_HIDDEN = 2;
 export interface OutputSymbol {
   readonly name: string;
   readonly binding: 'local' | 'global';
+  /**
+   * Hidden for what the patch defines and for its bindings to the process
+   * (defined by the linker script): only ipbp looks them up (in .symtab), and
+   * a preemptible symbol could not take the PC-relative references release
+   * builds make across codegen units. Symbols the dynamic loader resolves
+   * (`memcpy`, `_Unwind_Resume`) must stay default.
+   */
+  readonly visibility: 'default' | 'hidden';
   readonly type: 'function' | 'object' | 'notype';
   /** Undefined symbols are bound by the linker script to addresses in the process. */
   readonly section: OutputSection | undefined;
@@ -127,11 +135,7 @@ export function writeElfObject(machine: number, sections: readonly OutputSection
     const binding = symbol.binding === 'global' ? 1 : 0;
     symtab.writeUInt32LE(strings.add(symbol.name), at);
     symtab.writeUInt8((binding << 4) | type, at + 4);
-    // Globals are hidden, the process bindings (defined by the linker script)
-    // included: only ipbp looks them up (in .symtab), and a preemptible
-    // symbol could not take the PC-relative references release builds make
-    // to ThinLTO-promoted locals (`….llvm.<n>`).
-    symtab.writeUInt8(symbol.binding === 'global' ? STV_HIDDEN : 0, at + 5);
+    symtab.writeUInt8(symbol.visibility === 'hidden' ? STV_HIDDEN : 0, at + 5);
     symtab.writeUInt16LE(symbol.section ? sectionIndex.get(symbol.section)! : 0, at + 6);
     symtab.writeBigUInt64LE(BigInt(symbol.value), at + 8);
     symtab.writeBigUInt64LE(BigInt(symbol.size), at + 16);

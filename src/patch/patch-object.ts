@@ -37,6 +37,7 @@ export function buildPatchObject(plan: PatchPlan, architecture: Architecture): B
     const symbol: OutputSymbol = {
       name: atom.anonymous ? `__ipbp_local_${i}` : atom.name,
       binding: atom.anonymous ? 'local' : 'global',
+      visibility: atom.anonymous ? 'default' : 'hidden',
       type: atom.category === 'function' ? 'function' : 'object',
       section,
       value: 0,
@@ -60,7 +61,8 @@ export function buildPatchObject(plan: PatchPlan, architecture: Architecture): B
     if (named) return { symbol: named, addend: target.addend };
     let external = undefinedSymbols.get(name);
     if (!external) {
-      external = { name, binding: 'global', type: 'notype', section: undefined, value: 0, size: 0 };
+      const visibility = plan.bindings.has(name) ? 'hidden' : 'default';
+      external = { name, binding: 'global', visibility, type: 'notype', section: undefined, value: 0, size: 0 };
       undefinedSymbols.set(name, external);
       symbols.push(external);
     }
