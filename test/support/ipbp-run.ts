@@ -3,6 +3,7 @@ import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { sessionDirectoryOf } from '../../src/channel/session-directory.js';
 
 const repository = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
@@ -112,8 +113,12 @@ export class IpbpRun {
     return this.exitCode ?? null;
   }
 
+  /** Stops ipbp and removes the project copy, and the session directory a killed ipbp would leave behind. */
   async remove(): Promise<void> {
     await this.stop();
+    const target = join(this.directory, 'target');
+    const session = await sessionDirectoryOf(target).catch(() => undefined);
+    if (session) await rm(session, { recursive: true, force: true });
     await rm(this.directory, { recursive: true, force: true });
   }
 
