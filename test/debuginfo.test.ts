@@ -327,8 +327,12 @@ if (isMainThread) {
       assert.equal(stripped.layouts.size, 0);
       // What `ipbp run` makes of it: an unchecked crate, said once, never a silent pass.
       const verdict = judgeLayouts([{ crate: 'demo', before: stripped.objects, after: stripped.objects }], true);
-      assert.match(verdict.unchecked.join('\n'), /^demo has no debug info, so type layout changes cannot be detected/);
+      assert.match(verdict.unchecked.join('\n'), /^demo has no debug info in its objects, so type layout changes cannot be detected/);
       assert.deepEqual(judgeLayouts([{ crate: 'demo', before: base, after: base }], true).unchecked, []);
+      // Split DWARF leaves skeleton units in the objects, and the types elsewhere: unchecked too.
+      const split = await readObjectPath(await crate.build(LAYOUT_CRATE, { flags: ['-C', 'split-debuginfo=unpacked'] }, 'incremental-split'));
+      assert.ok(split.some((object) => section(object, '.debug_info')), 'the split objects still carry a .debug_info (skeletons)');
+      assert.equal(judgeLayouts([{ crate: 'demo', before: split, after: split }], true).unchecked.length, 1);
     });
 
     test('truncated .debug_info is a one-line DebugInfoError', () => {

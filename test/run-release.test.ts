@@ -36,6 +36,6 @@ describe('ipbp run --release (examples/ticker)', () => {
   });
 
   test('the layout check says it could not run', () => {
-    assert.match(session.stderr, /warning: ticker has no debug info, so type layout changes cannot be detected/);
+    assert.match(session.stderr, /warning: ticker has no debug info in its objects, so type layout changes cannot be detected/);
   });
 });

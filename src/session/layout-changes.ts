@@ -33,7 +33,7 @@ export function judgeLayouts(crates: readonly CrateObjects[], appUsesIpbp: boole
   for (const { crate, before, after } of crates) {
     try {
       const crateChanges = compareCrate(before, after);
-      if (crateChanges === undefined) unchecked.push(`${crate} has no debug info, so type layout changes cannot be detected (set \`debug = true\` in its profile)`);
+      if (crateChanges === undefined) unchecked.push(`${crate} has no debug info in its objects, so type layout changes cannot be detected (set \`debug = true\` in its profile, and \`split-debuginfo = "off"\` if it is split)`);
       for (const change of crateChanges ?? []) if (!changes.has(change.type) || change.root) changes.set(change.type, change);
     } catch (error) {
       if (!(error instanceof DebugInfoError)) throw error;
@@ -54,7 +54,8 @@ export function judgeLayouts(crates: readonly CrateObjects[], appUsesIpbp: boole
  * Only objects whose debug info differs are read: a type whose layout changed
  * is described differently in every object that uses it, so an object with
  * identical debug info holds no news, and skipping it keeps a small edit's
- * check small. `undefined` when the new objects carry no debug info.
+ * check small. `undefined` when the new objects carry no debug info with
+ * types in it.
  */
 function compareCrate(oldObjects: readonly ObjectFile[], newObjects: readonly ObjectFile[]): LayoutChange[] | undefined {
   const unchanged = new Set<ObjectFile>();
@@ -66,10 +67,10 @@ function compareCrate(oldObjects: readonly ObjectFile[], newObjects: readonly Ob
       unchanged.add(object);
     }
   }
+  // Objects without type info all look alike, so "unchanged" proves nothing about them.
+  if (!holdsTypeInfo(newObjects)) return newObjects.length > 0 ? undefined : [];
   const before = readTypeLayouts(oldObjects.filter((object) => !unchanged.has(object)));
   const after = readTypeLayouts(newObjects.filter((object) => !unchanged.has(object)));
-  // Objects without debug info all look alike, so "unchanged" proves nothing about them.
-  if (!newObjects.some(hasDebugInfo)) return newObjects.length > 0 ? undefined : [];
   return compareLayouts(before.layouts, after.layouts);
 }
 
@@ -82,8 +83,18 @@ function codegenUnitOf(object: ObjectFile): string {
   return basename(object.path).replace(/\.[0-9a-z]+\.rcgu\.o\)?$/, '');
 }
 
-function hasDebugInfo(object: ObjectFile): boolean {
-  return object.sections.some((section) => section.name === '.debug_info');
+/**
+ * Whether the objects describe their types: some debug info, and not only
+ * the skeleton units split DWARF leaves behind (the types are in .dwo files
+ * then). One object tells, the one with the least debug info to read.
+ */
+function holdsTypeInfo(objects: readonly ObjectFile[]): boolean {
+  let smallest: { object: ObjectFile; size: number } | undefined;
+  for (const object of objects) {
+    const size = object.sections.find((section) => section.name === '.debug_info')?.size;
+    if (size !== undefined && (smallest === undefined || size < smallest.size)) smallest = { object, size };
+  }
+  return smallest !== undefined && readTypeLayouts([smallest.object]).objectsWithDebugInfo > 0;
 }
 
 function sameDebugInfo(a: ObjectFile, b: ObjectFile): boolean {
