@@ -17,6 +17,7 @@ import { planPatch } from '../patch/plan.js';
 import type { ProcessState } from './process-state.js';
 import type { Reporter } from './reporter.js';
 import { judgeLayouts, layoutReason } from './layout-changes.js';
+import { listed } from './listing.js';
 import { signatureChanges } from './signature-changes.js';
 import { stateChanges } from './state-changes.js';
 import { vtableChanges } from './vtable-changes.js';
@@ -128,9 +129,7 @@ export class Patcher {
     const nothingChanged = diffs.every(({ diff }) => diff.changedAtoms.length === 0 && diff.addedAtoms.length === 0);
     if (nothingChanged) {
       this.adopt(diffs, compiled);
-      const names = files.map((file) => basename(file));
-      const shownFiles = names.length > 4 ? `${names.slice(0, 4).join(', ')} and ${names.length - 4} more` : names.join(', ');
-      this.reporter.info(`no code changed in ${shownFiles} (compile ${ms(compileMs)})`);
+      this.reporter.info(`no code changed in ${listed(files.map((file) => basename(file)))} (compile ${ms(compileMs)})`);
       this.reporter.emit({ event: 'no-change', files: [...files] });
       return false;
     }
@@ -195,11 +194,9 @@ export class Patcher {
     const changed = plan.changed.map(demangleWithoutHash);
     const added = plan.added.map(demangleWithoutHash);
     const total = performance.now() - startedAt;
-    const what = [...changed.map((name) => name), ...added.map((name) => `+${name}`)];
-    const shown = what.length > 4 ? `${what.slice(0, 4).join(', ')}, …` : what.join(', ');
     const migrated = built.migrations.length > 0 ? `, migrated ${built.migrations.map((type) => `\`${type}\``).join(', ')}` : '';
     this.reporter.info(
-      `patch ${id}: ${changed.length} changed, ${added.length} added (${shown})${migrated} live in ${ms(total)} ` +
+      `patch ${id}: ${changed.length} changed, ${added.length} added (${listed(summary)})${migrated} live in ${ms(total)} ` +
         `[compile ${ms(compileMs)}, diff ${ms(diffMs)}, link ${ms(linkMs)}, load ${ms(loadMs)}]` +
         (pids.length > 0 ? ` pid ${pids.join(', ')}` : ' (no process connected; it will get the patch when it connects)'),
     );

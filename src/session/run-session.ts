@@ -13,6 +13,7 @@ import { awaitAgents, findOrphans, type Orphans, recognizeProcess, reloadGenerat
 import { launchApp } from './app-process.js';
 import { type Generation, startGeneration, watchedFilesOf } from './generation.js';
 import { CompileError, UnpatchableChange } from './patcher.js';
+import { listed } from './listing.js';
 import { ProcessState } from './process-state.js';
 import { Reporter, type SessionEvent } from './reporter.js';
 import type { RunningApp } from './running-app.js';
@@ -389,10 +390,6 @@ class Session {
     await this.reporter.close();
     this.finish();
   }
-}
-
-function listed(items: readonly string[]): string {
-  return items.length > 4 ? `${items.slice(0, 4).join(', ')}, …` : items.join(', ');
 }
 
 /** Runs tasks one after another, in the order they were queued. */
