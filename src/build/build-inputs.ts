@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
-import { argValue, codegenOption, type RustcRecord } from './capture-record.js';
+import { depInfoFileName, type RustcRecord, rustcOutputs } from './capture-record.js';
 import type { CargoWorkspace } from './cargo-metadata.js';
 import { readDepInfo } from './dep-info.js';
 
@@ -25,8 +25,8 @@ export async function buildInputFiles(workspace: CargoWorkspace, crates: readonl
   }
   for (const record of crates) {
     if (!record.crateName.startsWith('build_script_')) continue;
-    const outDir = argValue(record.args, '--out-dir') ?? record.cwd;
-    const depInfo = join(outDir, `${record.crateName}${codegenOption(record.args, 'extra-filename') ?? ''}.d`);
+    const { outDir, stem } = rustcOutputs(record);
+    const depInfo = join(outDir, depInfoFileName(stem));
     for (const file of await readDepInfo(depInfo).catch(() => [])) files.add(resolve(record.cwd, file));
   }
   for (const output of buildScriptOutputs) {

@@ -26,6 +26,26 @@ export const CAPTURE_DIR_ENV = 'IPBP_CAPTURE_DIR';
 export const REAL_LINKER_ENV = 'IPBP_REAL_LINKER';
 export const LINKER_SHIM_ENV = 'IPBP_LINKER_SHIM';
 
+/**
+ * Where rustc writes a crate's outputs and the stem it names them by,
+ * `<crate><extra-filename>`: `<stem>.d`, `lib<stem>.rlib`,
+ * `<stem>.<unit>.rcgu.o`.
+ */
+export function rustcOutputs(record: RustcRecord): { readonly outDir: string; readonly stem: string } {
+  return {
+    outDir: argValue(record.args, '--out-dir') ?? record.cwd,
+    stem: `${record.crateName}${codegenOption(record.args, 'extra-filename') ?? ''}`,
+  };
+}
+
+export function rlibFileName(stem: string): string {
+  return `lib${stem}.rlib`;
+}
+
+export function depInfoFileName(stem: string): string {
+  return `${stem}.d`;
+}
+
 /** The value of `flag` in `args`, in both `--flag value` and `--flag=value` forms. */
 export function argValue(args: readonly string[], flag: string): string | undefined {
   for (let i = 0; i < args.length; i++) {

@@ -1,5 +1,5 @@
 import { basename, join } from 'node:path';
-import { argValue, codegenOption, type RustcRecord } from './capture-record.js';
+import { depInfoFileName, type RustcRecord, rustcOutputs } from './capture-record.js';
 
 /** One workspace crate as the session rebuilds it. */
 export interface CrateUnit {
@@ -9,7 +9,8 @@ export interface CrateUnit {
   readonly name: string;
   readonly isBinary: boolean;
   readonly outDir: string;
-  readonly extraFilename: string;
+  /** What rustc names the crate's outputs by: `<crate><extra-filename>`. */
+  readonly stem: string;
   readonly depInfoPath: string;
   /** Keys of the workspace crates this one links against. */
   readonly dependencies: string[];
@@ -29,8 +30,7 @@ export function crateGraph(records: readonly RustcRecord[], binaryCrateName: str
     latest.set(`${record.crateName}:${isBinary}`, record);
   }
   const units = [...latest.values()].map((record): CrateUnit => {
-    const outDir = argValue(record.args, '--out-dir') ?? record.cwd;
-    const extraFilename = codegenOption(record.args, 'extra-filename') ?? '';
+    const { outDir, stem } = rustcOutputs(record);
     const isBinary = record.crateTypes.includes('bin');
     return {
       record,
@@ -38,15 +38,15 @@ export function crateGraph(records: readonly RustcRecord[], binaryCrateName: str
       name: record.crateName,
       isBinary,
       outDir,
-      extraFilename,
-      depInfoPath: join(outDir, `${record.crateName}${extraFilename}.d`),
+      stem,
+      depInfoPath: join(outDir, depInfoFileName(stem)),
       dependencies: [],
     };
   });
   const outputs = new Map<string, CrateUnit>();
   for (const unit of units) {
     if (unit.isBinary) continue;
-    outputs.set(`lib${unit.name}${unit.extraFilename}`, unit);
+    outputs.set(`lib${unit.stem}`, unit);
   }
   for (const unit of units) {
     for (const path of externPaths(unit.record.args)) {

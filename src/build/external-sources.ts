@@ -1,6 +1,6 @@
 import { homedir } from 'node:os';
 import { basename, dirname, join, resolve, sep } from 'node:path';
-import { argValue, codegenOption, type LinkRecord, type RustcRecord } from './capture-record.js';
+import { depInfoFileName, type LinkRecord, type RustcRecord, rlibFileName, rustcOutputs } from './capture-record.js';
 import { readDepInfo } from './dep-info.js';
 
 /**
@@ -16,14 +16,19 @@ import { readDepInfo } from './dep-info.js';
  * target directory (build script outputs) change only with a rebuild.
  */
 export async function externalCrateSources(link: LinkRecord, crates: readonly RustcRecord[], workspace: { readonly root: string; readonly targetDirectory: string }): Promise<string[]> {
-  const captured = new Set(crates.map((record) => rlibOf(record)).filter((path): path is string => path !== undefined));
+  const captured = new Set(
+    crates.map((record) => {
+      const { outDir, stem } = rustcOutputs(record);
+      return resolve(record.cwd, outDir, rlibFileName(stem));
+    }),
+  );
   const ignored = [cargoHome(), workspace.targetDirectory].map((directory) => resolve(directory) + sep);
   const files = new Set<string>();
   for (const arg of link.args) {
     if (!arg.endsWith('.rlib')) continue;
     const rlib = resolve(link.cwd, arg);
     if (captured.has(rlib)) continue;
-    const depInfo = join(dirname(rlib), `${basename(rlib, '.rlib').replace(/^lib/, '')}.d`);
+    const depInfo = join(dirname(rlib), depInfoFileName(basename(rlib, '.rlib').replace(/^lib/, '')));
     for (const listed of await readDepInfo(depInfo).catch(() => [])) {
       // Cargo runs rustc from the workspace root: paths under it are relative, others absolute.
       const file = resolve(workspace.root, listed);
@@ -31,12 +36,6 @@ export async function externalCrateSources(link: LinkRecord, crates: readonly Ru
     }
   }
   return [...files];
-}
-
-function rlibOf(record: RustcRecord): string | undefined {
-  const outDir = argValue(record.args, '--out-dir');
-  if (!outDir) return undefined;
-  return resolve(record.cwd, outDir, `lib${record.crateName}${codegenOption(record.args, 'extra-filename') ?? ''}.rlib`);
 }
 
 function cargoHome(): string {

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { codegenOption } from './capture-record.js';
+import { codegenOption, rlibFileName } from './capture-record.js';
 import type { CrateUnit } from './crate-graph.js';
 
 export interface CompiledCrate {
@@ -44,7 +44,7 @@ export async function recompileCrate(unit: CrateUnit, outDir: string, rebuilt: R
     const objects = (await readdir(outDir)).filter((name) => name.endsWith('.o')).sort().map((name) => join(outDir, name));
     return { unit, rlib: undefined, objects, milliseconds };
   }
-  return { unit, rlib: join(outDir, `lib${unit.name}${unit.extraFilename}.rlib`), objects: [], milliseconds };
+  return { unit, rlib: join(outDir, rlibFileName(unit.stem)), objects: [], milliseconds };
 }
 
 function rewriteArgs(unit: CrateUnit, outDir: string, rebuilt: ReadonlyMap<string, string>): string[] {

@@ -1,6 +1,7 @@
 import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import type { CapturedBuild } from '../build/capture.js';
+import { depInfoFileName, rlibFileName } from '../build/capture-record.js';
 import { affectedCrates, type CrateUnit } from '../build/crate-graph.js';
 import { readDepInfo } from '../build/dep-info.js';
 import { CompileError, type CompiledCrate, recompileCrate } from '../build/recompile.js';
@@ -95,7 +96,7 @@ export class Patcher {
   async loadBaselines(): Promise<void> {
     await mkdir(join(this.sessionDir, 'baseline'), { recursive: true });
     // Cargo may rebuild a library later; the copy stays what the process runs.
-    for (const unit of this.units) if (!unit.isBinary) await copyFile(join(unit.outDir, rlibName(unit)), this.baselineRlib(unit));
+    for (const unit of this.units) if (!unit.isBinary) await copyFile(join(unit.outDir, rlibFileName(unit.stem)), this.baselineRlib(unit));
     await this.restoreBaselines();
   }
 
@@ -256,7 +257,7 @@ export class Patcher {
   async restoreBaselines(): Promise<void> {
     for (const unit of this.units) {
       if (unit.isBinary) {
-        const prefix = `${unit.name}${unit.extraFilename}.`;
+        const prefix = `${unit.stem}.`;
         const copies = this.build.link.objects.filter((object) => basename(object.original).startsWith(prefix));
         const objects: ObjectFile[] = [];
         for (const copy of copies) objects.push(...readObjects(copy.original, await readFile(copy.copy)));
@@ -269,7 +270,7 @@ export class Patcher {
   }
 
   private baselineRlib(unit: CrateUnit): string {
-    return join(this.sessionDir, 'baseline', rlibName(unit));
+    return join(this.sessionDir, 'baseline', rlibFileName(unit.stem));
   }
 
   /** Applies one patch, remembering it first: a patch that crashes the process may never be acknowledged. */
@@ -324,7 +325,7 @@ export class Patcher {
 
   private async refreshSources(crate: CompiledCrate): Promise<void> {
     const outDir = crate.rlib ? join(crate.rlib, '..') : join(crate.objects[0] ?? '', '..');
-    const depInfo = join(outDir, `${crate.unit.name}${crate.unit.extraFilename}.d`);
+    const depInfo = join(outDir, depInfoFileName(crate.unit.stem));
     try {
       const files = await readDepInfo(depInfo);
       this.sources.set(crate.unit.key, new Set(files.map((file) => resolve(crate.unit.record.cwd, file))));
@@ -369,10 +370,6 @@ export class Patcher {
 }
 
 export { CompileError };
-
-function rlibName(unit: CrateUnit): string {
-  return `lib${unit.name}${unit.extraFilename}.rlib`;
-}
 
 function ms(value: number): string {
   return `${Math.round(value)} ms`;
