@@ -2,14 +2,7 @@ import { readFileSync, unlinkSync } from 'node:fs';
 import { mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UserError } from '../cli/errors.js';
-import { isRunning, startTicksOf } from './process-identity.js';
-
-/** What the lock file says about the `ipbp run` holding it. */
-interface LockHolder {
-  readonly pid: number;
-  /** The holder's start time in clock ticks since boot (`/proc/<pid>/stat`), so a recycled pid is not taken for it. */
-  readonly startTicks: string | undefined;
-}
+import { isRunning, type ProcessIdentity, startTicksOf } from './process-identity.js';
 
 /**
  * One `ipbp run` per project: two sessions would share `<target>/ipbp`,
@@ -82,7 +75,8 @@ export class SessionLock {
   }
 }
 
-function parseHolder(text: string): LockHolder | undefined {
+/** What the lock file says about the `ipbp run` holding it (its start time, so a recycled pid is not taken for it). */
+function parseHolder(text: string): ProcessIdentity | undefined {
   try {
     const value = JSON.parse(text) as { pid?: unknown; startTicks?: unknown };
     if (typeof value.pid !== 'number' || !Number.isInteger(value.pid) || value.pid <= 0) return undefined;
