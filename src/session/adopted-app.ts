@@ -1,5 +1,5 @@
 import { isRunning, type ProcessIdentity } from './process-identity.js';
-import type { RunningApp } from './running-app.js';
+import { type RunningApp, terminate } from './running-app.js';
 
 /** How often an adopted process is looked at: it is not a child, so no exit event comes. */
 const POLL_MS = 200;
@@ -38,10 +38,7 @@ export class AdoptedApp implements RunningApp {
   }
 
   async stop(graceMs = 2000): Promise<void> {
-    this.signal('SIGTERM');
-    const timer = setTimeout(() => this.signal('SIGKILL'), graceMs);
-    await this.gone;
-    clearTimeout(timer);
+    await terminate((signal) => this.signal(signal), this.gone, graceMs);
   }
 
   private signal(signal: NodeJS.Signals): void {

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { startTicksOf } from './process-identity.js';
-import type { RunningApp } from './running-app.js';
+import { type RunningApp, terminate } from './running-app.js';
 
 export interface AppLaunch {
   readonly binary: string;
@@ -45,9 +45,6 @@ class LaunchedApp implements RunningApp {
     const child = this.child;
     if (child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-    await exited;
-    clearTimeout(timer);
+    await terminate((signal) => child.kill(signal), exited, graceMs);
   }
 }

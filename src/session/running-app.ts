@@ -14,3 +14,11 @@ export interface RunningApp {
   /** SIGTERM, then SIGKILL if it lingers; resolves once it is gone. */
   stop(graceMs?: number): Promise<void>;
 }
+
+/** SIGTERM, then SIGKILL if the process is not `gone` within `graceMs`. */
+export async function terminate(send: (signal: NodeJS.Signals) => void, gone: Promise<void>, graceMs: number): Promise<void> {
+  send('SIGTERM');
+  const timer = setTimeout(() => send('SIGKILL'), graceMs);
+  await gone;
+  clearTimeout(timer);
+}
