@@ -18,6 +18,7 @@ import { ProcessState } from './process-state.js';
 import { Reporter, type SessionEvent } from './reporter.js';
 import type { RunningApp } from './running-app.js';
 import { SessionJournal, type SessionSetting } from './session-journal.js';
+import { SerialQueue } from './serial-queue.js';
 import { SessionLock } from './session-lock.js';
 import { SourceWatcher } from './watcher.js';
 
@@ -389,21 +390,5 @@ class Session {
     await this.server?.close();
     await this.reporter.close();
     this.finish();
-  }
-}
-
-/** Runs tasks one after another, in the order they were queued. */
-class SerialQueue {
-  private tail: Promise<unknown> = Promise.resolve();
-
-  run<T>(task: () => Promise<T>): Promise<T> {
-    const next = this.tail.then(task, task);
-    this.tail = next.catch(() => undefined);
-    return next;
-  }
-
-  /** Resolves once every task queued so far has run. */
-  idle(): Promise<void> {
-    return this.tail.then(() => undefined);
   }
 }

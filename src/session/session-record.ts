@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { SavedBuildInputs } from '../build/build-inputs.js';
 import type { BuildSelection, CapturedBuild } from '../build/capture.js';
 import type { BuiltPatch } from './patcher.js';
+import { SerialQueue } from './serial-queue.js';
 
 const RECORD_NAME = 'session.json';
 /** Bumped whenever the shape changes: a record of another shape is not adopted from. */
@@ -70,25 +71,23 @@ export async function readSessionRecord(directory: string): Promise<SessionRecor
  * find either the previous record or the new one.
  */
 export class SessionRecordWriter {
-  private tail: Promise<void> = Promise.resolve();
+  private readonly queue = new SerialQueue();
 
   constructor(private readonly directory: string) {}
 
   /** Writes what `describe` returns when this write's turn comes, so a late write never holds older facts than an earlier one. */
   write(describe: () => Promise<Omit<SessionRecord, 'format'>>): Promise<void> {
-    const next = this.tail.then(async () => {
+    return this.queue.run(async () => {
       const record: SessionRecord = { format: FORMAT, ...(await describe()) };
       const path = recordPathIn(this.directory);
       const temporary = `${path}.tmp`;
       await writeFile(temporary, `${JSON.stringify(record)}\n`, { mode: 0o600 });
       await rename(temporary, path);
     });
-    this.tail = next.catch(() => undefined);
-    return next;
   }
 
   /** Resolves once every write asked for so far is done (or failed). */
   settled(): Promise<void> {
-    return this.tail;
+    return this.queue.idle();
   }
 }
