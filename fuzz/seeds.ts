@@ -224,7 +224,7 @@ function objectsIn(directory: string): Member[] {
 }
 
 export interface SeedOptions {
-  /** Build an x86_64 object, an rlib and an executable with rustc (about a second); skipped if rustc fails. */
+  /** Build an x86_64 object, an rlib and an executable with rustc (about a second); a failure fails the run. */
   readonly build?: boolean;
   /** Keep only every n-th committed fixture (the short test uses a few). */
   readonly every?: number;
@@ -262,8 +262,10 @@ function builtSeeds(): Seed[] {
       makeSeed('libsmall.rlib', 'archive', read('libsmall.rlib')),
       makeSeed('tiny', 'image', read('tiny')),
     ];
-  } catch {
-    return [];
+  } catch (error) {
+    // A seed that cannot be made would silently narrow every run that uses it.
+    const detail = (error as { stderr?: Buffer }).stderr?.toString().trim() || (error instanceof Error ? error.message : String(error));
+    throw new Error(`cannot build the rustc seeds: ${detail}`);
   } finally {
     rmSync(directory, { recursive: true, force: true });
   }

@@ -1,7 +1,7 @@
 import { diffObjects } from '../diff/compare.js';
 import { formatDiffReport } from '../diff/report-text.js';
 import { readDiffInputs } from '../diff/inputs.js';
-import { UserError } from './errors.js';
+import { UserError } from '../errors/user-error.js';
 
 export interface DiffOptions {
   readonly json?: boolean;

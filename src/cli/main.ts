@@ -2,7 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { attachCommand } from './attach-command.js';
 import { demoCommand } from './demo-command.js';
 import { diffCommand } from './diff-command.js';
-import { reportError } from './errors.js';
+import { reportError } from './report-error.js';
 import { runCommand } from './run-command.js';
 
 function buildProgram(): Command {

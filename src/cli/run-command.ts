@@ -1,5 +1,5 @@
 import { runSession } from '../session/run-session.js';
-import { UserError } from './errors.js';
+import { UserError } from '../errors/user-error.js';
 
 export interface RunFlags {
   readonly package?: string;

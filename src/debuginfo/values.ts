@@ -1,5 +1,5 @@
 import { DW_FORM, DW_OP } from './constants.js';
-import { formSize, formSizes, type UnitFormat, VARIABLE, skipVariableForm } from './forms.js';
+import { formSize, formSizes, VARIABLE, skipVariableForm } from './forms.js';
 import type { Abbreviation } from './abbrev.js';
 import { DwarfReader } from './reader.js';
 import type { DebugSections } from './sections.js';

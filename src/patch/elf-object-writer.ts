@@ -40,8 +40,6 @@ export interface OutputSection {
   readonly relocations: OutputRelocation[];
 }
 
-export const ELF_MACHINE = { x86_64: 62, aarch64: 183 } as const;
-
 const SHT_PROGBITS = 1;
 const SHT_SYMTAB = 2;
 const SHT_STRTAB = 3;

@@ -1,8 +1,9 @@
 import { execFile } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
-import { UserError } from '../cli/errors.js';
+import { UserError } from '../errors/user-error.js';
 import { type ElfImage, readElfImage } from '../object/elf/image.js';
+import type { Target } from '../targets/target.js';
 import type { LiveSymbol } from './live-symbols.js';
 import { findRustLld } from './toolchain.js';
 
@@ -34,7 +35,7 @@ const PATCH_SEGMENT_ALIGNMENT = '0x2000';
  * the patch's own header, so code reaches it PC-relatively and data pointers
  * get ordinary RELATIVE relocations.
  */
-export async function linkPatch(objectPath: string, outputPath: string, base: bigint, bindings: ReadonlyMap<string, bigint>): Promise<LinkedPatch> {
+export async function linkPatch(target: Target, objectPath: string, outputPath: string, base: bigint, bindings: ReadonlyMap<string, bigint>): Promise<LinkedPatch> {
   const scriptPath = `${outputPath}.bindings.ld`;
   const lines = [...bindings].map(([name, address]) => `${quoteSymbol(name)} = __ehdr_start ${signedOffset(address - base)};`);
   await writeFile(scriptPath, `${lines.join('\n')}\n`);
@@ -42,15 +43,10 @@ export async function linkPatch(objectPath: string, outputPath: string, base: bi
   const linkBase = base - PATCH_LOAD_BIAS;
   const args = [
     '-flavor',
-    'gnu',
-    '-shared',
-    '-Bsymbolic',
-    '--eh-frame-hdr',
-    '-z',
-    'noexecstack',
+    target.patchLinker.flavor,
+    ...target.patchLinker.flags,
     '-z',
     `max-page-size=${PATCH_SEGMENT_ALIGNMENT}`,
-    '--build-id',
     `--image-base=0x${linkBase.toString(16)}`,
     '-o',
     outputPath,

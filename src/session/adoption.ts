@@ -1,8 +1,8 @@
 import { readFile, realpath } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { BuildSelection } from '../build/capture.js';
-import type { PatchServer } from '../channel/server.js';
-import { sessionDirectoryExists } from '../channel/session-directory.js';
+import type { BuildSelection } from '../capture/capture.js';
+import type { PatchServer } from '../deliver/server.js';
+import { sessionDirectoryExists } from '../deliver/session-directory.js';
 import { readElfImage } from '../object/elf/image.js';
 import { definedSymbols, loadAddressOf } from '../patch/link.js';
 import { AdoptedApp } from './adopted-app.js';

@@ -1,10 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { BuildInputSnapshot } from '../build/build-inputs.js';
-import { type BuildSelection, type CapturedBuild, captureBuild } from '../build/capture.js';
-import { crateGraph } from '../build/crate-graph.js';
-import { UserError } from '../cli/errors.js';
+import { BuildInputSnapshot } from '../capture/build-inputs.js';
+import { type BuildSelection, type CapturedBuild, captureBuild } from '../capture/capture.js';
+import { crateGraph } from '../capture/crate-graph.js';
+import { UserError } from '../errors/user-error.js';
 import { type ElfImage, readElfImage } from '../object/elf/image.js';
+import type { Target } from '../targets/target.js';
+import { targetOf } from '../targets/target-of.js';
 import { Patcher } from './patcher.js';
 import type { Reporter } from './reporter.js';
 import type { SavedGeneration } from './session-record.js';
@@ -17,6 +19,8 @@ export interface Generation {
   readonly directory: string;
   readonly build: CapturedBuild;
   readonly image: ElfImage;
+  /** What the program was built for: how patches are written, linked and applied. */
+  readonly target: Target;
   readonly patcher: Patcher;
   /** What the manifests, lock file and build scripts held for this build. */
   readonly buildInputs: BuildInputSnapshot;
@@ -61,13 +65,14 @@ async function assemble(
   readBaselines: (patcher: Patcher) => Promise<void>,
 ): Promise<Generation> {
   if (!image.buildId) throw new UserError(`${build.binary} has no build id`, 'no-build-id', ['the linker did not add --build-id']);
+  const target = targetOf(build.target);
   const binaryCrate = basename(build.binary).replace(/-/g, '_');
   const units = crateGraph(build.crates, binaryCrate);
   if (!units.some((unit) => unit.isBinary)) throw new UserError(`cargo did not compile the binary crate ${binaryCrate} through ipbp's wrapper`, 'no-binary-capture');
-  const patcher = new Patcher(build, units, image, join(directory, 'patches'), reporter);
+  const patcher = new Patcher(build, units, image, target, join(directory, 'patches'), reporter);
   await readBaselines(patcher);
   reporter.info(`watching ${patcher.watchedFiles().length} source files of ${units.length} crate(s) and ${buildInputs.files.length} build files`);
-  return { directory, build, image, patcher, buildInputs };
+  return { directory, build, image, target, patcher, buildInputs };
 }
 
 /** Source files and build files: every file whose change matters to this generation. */

@@ -1,10 +1,10 @@
 import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import type { CapturedBuild } from '../build/capture.js';
-import { depInfoFileName, rlibFileName } from '../build/capture-record.js';
-import { affectedCrates, type CrateUnit } from '../build/crate-graph.js';
-import { readDepInfo } from '../build/dep-info.js';
-import { CompileError, type CompiledCrate, recompileCrate } from '../build/recompile.js';
+import type { CapturedBuild } from '../capture/capture.js';
+import { depInfoFileName, rlibFileName } from '../capture/capture-record.js';
+import { affectedCrates, type CrateUnit } from '../capture/crate-graph.js';
+import { readDepInfo } from '../capture/dep-info.js';
+import { CompileError, type CompiledCrate, recompileCrate } from '../compile/recompile.js';
 import { type Diff, diffObjects } from '../diff/compare.js';
 import { demangleWithoutHash } from '../diff/demangle/index.js';
 import type { ElfImage } from '../object/elf/image.js';
@@ -15,13 +15,14 @@ import { LibraryIndex } from '../patch/library-index.js';
 import { LiveSymbols } from '../patch/live-symbols.js';
 import { buildPatchObject } from '../patch/patch-object.js';
 import { planPatch } from '../patch/plan.js';
+import { judgeEntryRoom } from '../judge/entry-room.js';
+import { judgeEdit } from '../judge/judge-edit.js';
+import { layoutReason } from '../judge/type-layouts.js';
+import { restartReasons, type Verdict } from '../judge/verdict.js';
+import type { Target } from '../targets/target.js';
 import type { ProcessState } from './process-state.js';
 import type { Reporter } from './reporter.js';
-import { judgeLayouts, layoutReason } from './layout-changes.js';
 import { listed } from './listing.js';
-import { signatureChanges } from './signature-changes.js';
-import { stateChanges } from './state-changes.js';
-import { vtableChanges } from './vtable-changes.js';
 
 /** A patch as built once, to be linked for each process (each has its own addresses). */
 export interface BuiltPatch {
@@ -53,7 +54,6 @@ export class UnpatchableChange extends Error {
   }
 }
 
-const ENTRY_JUMP_BYTES = 5;
 /** The `ipbp` crate's hook table; present only in apps that use the crate. */
 const APP_HOOK_TABLE = 'IPBP_HOOK_TABLE_V1';
 
@@ -85,6 +85,7 @@ export class Patcher {
     private readonly build: CapturedBuild,
     private readonly units: CrateUnit[],
     private readonly image: ElfImage,
+    private readonly target: Target,
     private readonly sessionDir: string,
     private readonly reporter: Reporter,
   ) {
@@ -135,19 +136,16 @@ export class Patcher {
       return false;
     }
 
-    // Checked before planning: these need a restart whatever else the edit changed.
-    const layoutStart = performance.now();
-    const layouts = judgeLayouts(
-      diffs.map(({ unit, objects }) => ({ crate: unit.name, before: this.baselines.get(unit.key) ?? [], after: objects })),
+    // Judged before planning: these need a restart whatever else the edit changed.
+    const judgeStart = performance.now();
+    const judgement = judgeEdit(
+      diffs.map(({ unit, diff, objects }) => ({ crate: unit.name, diff, before: this.baselines.get(unit.key) ?? [], after: objects })),
       this.image.symbols.has(APP_HOOK_TABLE),
+      this.target,
     );
-    diffMs += performance.now() - layoutStart;
-    for (const message of layouts.unchecked) this.warnOnce(message);
-    const stateReasons = new Set(
-      diffs.flatMap(({ diff }) => [...stateChanges(diff), ...vtableChanges(diff, layouts.changedTypes), ...signatureChanges(diff, layouts.changedTypes)]),
-    );
-    if (stateReasons.size > 0 || layouts.unpatchable.length > 0) throw new UnpatchableChange([...stateReasons, ...layouts.unpatchable]);
-    const migrations = layouts.migrations;
+    diffMs += performance.now() - judgeStart;
+    this.heed(judgement.verdicts);
+    const migrations = judgement.migrations;
 
     const linkStart = performance.now();
     const plan = planPatch(
@@ -155,14 +153,10 @@ export class Patcher {
       this.reference,
       this.libraries,
     );
-    for (const name of plan.redirected) {
-      const original = this.reference.originalOf(name);
-      if (original && original.room < ENTRY_JUMP_BYTES) {
-        plan.unpatchable.push(`\`${demangleWithoutHash(name)}\` is ${original.room} bytes long, too short for an entry jump`);
-      }
-    }
-    if (plan.unpatchable.length > 0) throw new UnpatchableChange(plan.unpatchable);
-    const objectBytes = buildPatchObject(plan, 'x86_64');
+    const tooShort = judgeEntryRoom(plan.redirected, (name) => this.reference.originalOf(name)?.room, this.target);
+    const unpatchable = [...plan.unpatchable, ...restartReasons(tooShort)];
+    if (unpatchable.length > 0) throw new UnpatchableChange(unpatchable);
+    const objectBytes = buildPatchObject(plan, this.target);
     const objectPath = join(this.sessionDir, `patch-${id}.o`);
     await writeFile(objectPath, objectBytes);
     const summary = [...plan.changed.map(demangleWithoutHash), ...plan.added.map((name) => `+${demangleWithoutHash(name)}`)];
@@ -317,6 +311,13 @@ export class Patcher {
   }
 
 
+  /** Notes are shown (once each); restarts end the round. */
+  private heed(verdicts: readonly Verdict[]): void {
+    for (const verdict of verdicts) if (verdict.action === 'note') this.warnOnce(verdict.reason);
+    const reasons = restartReasons(verdicts);
+    if (reasons.length > 0) throw new UnpatchableChange(reasons);
+  }
+
   private warnOnce(message: string): void {
     if (this.warned.has(message)) return;
     this.warned.add(message);
@@ -343,7 +344,7 @@ export class Patcher {
       bindings.set(name, symbol.address);
     }
     const base = state.reserve(patch.objectSize);
-    const linked = await linkPatch(patch.objectPath, join(this.sessionDir, `patch-${patch.id}-${state.pid}.so`), base, bindings);
+    const linked = await linkPatch(this.target, patch.objectPath, join(this.sessionDir, `patch-${patch.id}-${state.pid}.so`), base, bindings);
     const redirects = patch.redirected.flatMap((name) => {
       const to = linked.symbols.get(name)?.address;
       return to === undefined ? [] : state.live.entriesOf(name).map((from) => ({ from, to }));

@@ -1,4 +1,4 @@
-import type { AgentConnection } from '../channel/agent-connection.js';
+import type { AgentConnection } from '../deliver/agent-connection.js';
 import type { ElfImage } from '../object/elf/image.js';
 import { LiveSymbols } from '../patch/live-symbols.js';
 

@@ -1,13 +1,13 @@
 import { rm } from 'node:fs/promises';
 import { basename, join, relative } from 'node:path';
-import { readCargoWorkspace } from '../build/cargo-metadata.js';
-import type { BuildSelection } from '../build/capture.js';
-import { ensureAgentBuilt } from '../channel/agent-build.js';
-import type { AgentConnection } from '../channel/agent-connection.js';
-import { PatchServer, type PatchServerOptions } from '../channel/server.js';
-import { ensureSessionDirectory, sessionDirectoryOf } from '../channel/session-directory.js';
-import { newSessionToken } from '../channel/token-auth.js';
-import { UserError } from '../cli/errors.js';
+import { readCargoWorkspace } from '../capture/cargo-metadata.js';
+import type { BuildSelection } from '../capture/capture.js';
+import { ensureAgentBuilt } from '../load/agent-build.js';
+import type { AgentConnection } from '../deliver/agent-connection.js';
+import { PatchServer, type PatchServerOptions } from '../deliver/server.js';
+import { ensureSessionDirectory, sessionDirectoryOf } from '../deliver/session-directory.js';
+import { newSessionToken } from '../deliver/token-auth.js';
+import { UserError } from '../errors/user-error.js';
 import { type Crash, crashOf } from './app-crash.js';
 import { awaitAgents, findOrphans, type Orphans, recognizeProcess, reloadGeneration } from './adoption.js';
 import { launchApp } from './app-process.js';
@@ -20,7 +20,7 @@ import type { RunningApp } from './running-app.js';
 import { SessionJournal, type SessionSetting } from './session-journal.js';
 import { SerialQueue } from './serial-queue.js';
 import { SessionLock } from './session-lock.js';
-import { SourceWatcher } from './watcher.js';
+import { SourceWatcher } from '../watch/source-watcher.js';
 
 export interface RunOptions extends BuildSelection {
   readonly appArgs: readonly string[];

@@ -1,5 +1,5 @@
 import { realpath } from 'node:fs/promises';
-import type { BuildSelection } from '../build/capture.js';
+import type { BuildSelection } from '../capture/capture.js';
 import { type Generation, savedGenerationOf } from './generation.js';
 import { mappedPatchesOf } from './mapped-patches.js';
 import type { BuiltPatch } from './patcher.js';

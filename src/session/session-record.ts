@@ -1,7 +1,7 @@
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { SavedBuildInputs } from '../build/build-inputs.js';
-import type { BuildSelection, CapturedBuild } from '../build/capture.js';
+import type { SavedBuildInputs } from '../capture/build-inputs.js';
+import type { BuildSelection, CapturedBuild } from '../capture/capture.js';
 import type { BuiltPatch } from './patcher.js';
 import { SerialQueue } from './serial-queue.js';
 

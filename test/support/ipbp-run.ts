@@ -1,11 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { sessionDirectoryOf } from '../../src/channel/session-directory.js';
+import { join } from 'node:path';
+import { sessionDirectoryOf } from '../../src/deliver/session-directory.js';
+import { REPOSITORY as repository } from './repository.js';
 
-const repository = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
 export type Event = Record<string, unknown> & { event: string };
 

@@ -1,9 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { type Event, readEvents } from './ipbp-run.js';
+import { REPOSITORY as repository } from './repository.js';
 
-const repository = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
 /**
  * Another `ipbp run` (or `ipbp attach`) in a project directory an earlier

@@ -1,12 +1,13 @@
 //! Writing instruction bytes into mapped code pages.
 
+use crate::arch::{Architecture, Current, EntryJump};
 use crate::image::page_size;
 
 /// Bytes to place at an address in code.
 #[derive(Debug, Clone, Copy)]
 pub struct CodeEdit {
     pub address: u64,
-    pub bytes: [u8; crate::jump::JUMP_LEN],
+    pub bytes: EntryJump,
     /// The protection to restore on the edited pages (that of their segment).
     pub restore_protection: libc::c_int,
 }
@@ -36,7 +37,7 @@ pub fn pages_of(edits: &[CodeEdit]) -> Vec<(u64, libc::c_int)> {
     let mut pages: Vec<(u64, libc::c_int)> = Vec::new();
     for edit in edits {
         let first = edit.address & !(page - 1);
-        let last = (edit.address + edit.bytes.len() as u64 - 1) & !(page - 1);
+        let last = (edit.address + edit.bytes.as_bytes().len() as u64 - 1) & !(page - 1);
         for p in [first, last] {
             if !pages.iter().any(|&(seen, _)| seen == p) {
                 pages.push((p, edit.restore_protection));
@@ -69,18 +70,14 @@ pub fn write_code(pages: &[(u64, libc::c_int)], edits: &[CodeEdit]) -> Result<()
         }
     }
     for edit in edits {
+        let bytes = edit.bytes.as_bytes();
         // SAFETY: the destination lies in pages made writable above; every
         // other thread is parked outside these bytes, so none executes them
-        // half-written. x86 keeps instruction fetch coherent with stores,
-        // and each parked thread leaves the kernel (a serializing event)
-        // before it runs the new bytes.
+        // half-written.
         unsafe {
-            std::ptr::copy_nonoverlapping(
-                edit.bytes.as_ptr(),
-                edit.address as *mut u8,
-                edit.bytes.len(),
-            );
+            std::ptr::copy_nonoverlapping(bytes.as_ptr(), edit.address as *mut u8, bytes.len());
         }
+        Current::sync_instruction_cache(edit.address, bytes.len());
     }
     restore(pages, page_len);
     Ok(())

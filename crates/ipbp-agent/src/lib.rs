@@ -12,12 +12,12 @@
 compile_error!("the ipbp agent supports Linux x86_64 only for now");
 
 mod app_hooks;
+mod arch;
 mod code_writer;
 mod endpoint;
 mod env_scrub;
 mod frame_io;
 mod image;
-mod jump;
 mod log;
 mod patch_loader;
 mod peer_auth;

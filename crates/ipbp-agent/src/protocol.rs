@@ -1,5 +1,6 @@
-//! The messages exchanged with the ipbp CLI, byte for byte the same as
-//! `src/channel/protocol.ts`.
+//! The messages exchanged with the ipbp CLI, byte for byte the same as the
+//! CLI's own protocol module (its deliver stage); the golden fixtures in
+//! `test/fixtures/protocol/` hold both sides to it.
 //!
 //! A frame is a `u32` little-endian payload length followed by the payload.
 //! A payload is a one-byte tag followed by the fields in order; integers are

@@ -2,9 +2,9 @@
 //! over the original entry, so direct calls, vtables and stored function
 //! pointers all reach the new code.
 
+use crate::arch::{Architecture, Current};
 use crate::code_writer::{pages_of, write_code, CodeEdit};
 use crate::image::code_segment_protection;
-use crate::jump::{encode_jump, JUMP_LEN};
 use crate::protocol::Redirect;
 use crate::stop_world::with_world_stopped;
 
@@ -22,7 +22,7 @@ pub fn apply_redirects(redirects: &[Redirect]) -> Result<(), String> {
     // first 5 bytes of a function.)
     let avoid: Vec<(u64, u64)> = edits
         .iter()
-        .map(|e| (e.address, e.address + JUMP_LEN as u64))
+        .map(|e| (e.address, e.address + e.bytes.as_bytes().len() as u64))
         .collect();
     with_world_stopped(&avoid, || write_code(&pages, &edits))
         .map_err(|e| e.to_string())?
@@ -34,20 +34,17 @@ fn plan_edits(redirects: &[Redirect]) -> Result<Vec<CodeEdit>, String> {
     redirects
         .iter()
         .map(|&Redirect { from, to }| {
-            let restore_protection =
-                code_segment_protection(from, JUMP_LEN as u64).ok_or_else(|| {
-                    format!(
-                        "redirect source 0x{from:x} is not inside the code of any loaded object"
-                    )
-                })?;
-            if code_segment_protection(to, 1).is_none() {
-                return Err(format!(
-                    "redirect target 0x{to:x} is not inside the code of any loaded object"
-                ));
-            }
+            let outside = |what: &str, address: u64| {
+                format!("redirect {what} 0x{address:x} is not inside the code of any loaded object")
+            };
+            code_segment_protection(from, 1).ok_or_else(|| outside("source", from))?;
+            code_segment_protection(to, 1).ok_or_else(|| outside("target", to))?;
+            let bytes = Current::entry_jump(from, to)?;
+            let restore_protection = code_segment_protection(from, bytes.as_bytes().len() as u64)
+                .ok_or_else(|| outside("source", from))?;
             Ok(CodeEdit {
                 address: from,
-                bytes: encode_jump(from, to)?,
+                bytes,
                 restore_protection,
             })
         })

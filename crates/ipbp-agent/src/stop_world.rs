@@ -9,6 +9,7 @@
 //! locks: a parked thread may hold the malloc or stdio lock, and waiting on
 //! it would deadlock the agent and, with it, the whole app.
 
+use crate::arch::{Architecture, Current};
 use crate::thread_list::{last_errno, list_threads, ListError, ThreadIds};
 use std::fmt;
 use std::sync::atomic::{AtomicI32, AtomicU32, AtomicU64, AtomicUsize, Ordering};
@@ -321,9 +322,7 @@ extern "C" fn park_this_thread(
             context
                 .cast::<libc::ucontext_t>()
                 .as_ref()
-                .map_or(0, |ctx| {
-                    ctx.uc_mcontext.gregs[libc::REG_RIP as usize] as u64
-                })
+                .map_or(0, Current::program_counter)
         };
         // SAFETY: gettid has no preconditions.
         let tid = unsafe { libc::gettid() };

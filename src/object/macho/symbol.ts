@@ -10,7 +10,6 @@ const NLIST_64_SIZE = 16;
 
 // n_type bits (mach-o/nlist.h).
 const N_STAB = 0xe0;
-const N_PEXT = 0x10;
 const N_TYPE = 0x0e;
 const N_EXT = 0x01;
 // N_TYPE values.

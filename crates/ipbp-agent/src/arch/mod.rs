@@ -1,0 +1,50 @@
+//! What differs from one processor architecture to the next, behind one
+//! trait: the instruction written over a redirected function's entry, where
+//! a signalled thread was executing, and making new instructions visible to
+//! instruction fetch. Everything else in the agent is written once.
+
+#[cfg(target_arch = "x86_64")]
+mod x86_64;
+
+/// The architecture this agent is built for.
+#[cfg(target_arch = "x86_64")]
+pub type Current = x86_64::X86_64;
+
+/// The longest entry jump any architecture writes.
+pub const MAX_ENTRY_JUMP_LEN: usize = 16;
+
+/// The bytes written over one function entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EntryJump {
+    bytes: [u8; MAX_ENTRY_JUMP_LEN],
+    len: usize,
+}
+
+impl EntryJump {
+    /// # Panics
+    /// If `code` is longer than [`MAX_ENTRY_JUMP_LEN`]: an encoder bug.
+    pub fn new(code: &[u8]) -> Self {
+        let mut bytes = [0; MAX_ENTRY_JUMP_LEN];
+        bytes[..code.len()].copy_from_slice(code);
+        EntryJump {
+            bytes,
+            len: code.len(),
+        }
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+}
+
+pub trait Architecture {
+    /// The jump that sends a call of the function at `from` to `to`.
+    fn entry_jump(from: u64, to: u64) -> Result<EntryJump, String>;
+
+    /// Where the thread a signal interrupted was executing.
+    fn program_counter(context: &libc::ucontext_t) -> u64;
+
+    /// Makes instructions just written at `address` visible to instruction
+    /// fetch on every core, before any thread may run them.
+    fn sync_instruction_cache(address: u64, len: usize);
+}

@@ -1,0 +1,62 @@
+//! x86_64: a `jmp rel32` over the entry; instruction fetch is coherent with
+//! stores, so nothing needs flushing.
+
+use super::{Architecture, EntryJump};
+
+/// Length of `jmp rel32`: opcode E9 and a 32-bit displacement.
+const JUMP_LEN: usize = 5;
+
+pub struct X86_64;
+
+impl Architecture for X86_64 {
+    /// The displacement is relative to the end of the instruction and must
+    /// fit an i32, which is why patches are linked within ±2 GiB of the
+    /// program.
+    fn entry_jump(from: u64, to: u64) -> Result<EntryJump, String> {
+        let next_instruction = i128::from(from) + JUMP_LEN as i128;
+        let displacement = i128::from(to) - next_instruction;
+        let rel32 = i32::try_from(displacement).map_err(|_| {
+            format!("cannot jump from 0x{from:x} to 0x{to:x}: the distance does not fit 32 bits")
+        })?;
+        let mut bytes = [0xE9, 0, 0, 0, 0];
+        bytes[1..].copy_from_slice(&rel32.to_le_bytes());
+        Ok(EntryJump::new(&bytes))
+    }
+
+    fn program_counter(context: &libc::ucontext_t) -> u64 {
+        context.uc_mcontext.gregs[libc::REG_RIP as usize] as u64
+    }
+
+    /// Each thread parked during the write leaves the kernel (a serializing
+    /// event) before it runs the new bytes.
+    fn sync_instruction_cache(_address: u64, _len: usize) {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn jump(from: u64, to: u64) -> Result<Vec<u8>, String> {
+        X86_64::entry_jump(from, to).map(|jump| jump.as_bytes().to_vec())
+    }
+
+    #[test]
+    fn forward_and_backward_jumps() {
+        assert_eq!(jump(0x1000, 0x1005).unwrap(), [0xE9, 0, 0, 0, 0]);
+        assert_eq!(jump(0x1000, 0x1105).unwrap(), [0xE9, 0x00, 0x01, 0, 0]);
+        assert_eq!(
+            jump(0x1000, 0x1000).unwrap(),
+            [0xE9, 0xFB, 0xFF, 0xFF, 0xFF]
+        );
+    }
+
+    #[test]
+    fn the_limits_of_rel32() {
+        let from = 0x8000_0000u64;
+        assert!(jump(from, from + 5 + i32::MAX as u64).is_ok());
+        assert!(jump(from, from + 5 + i32::MAX as u64 + 1).is_err());
+        assert!(jump(from, from + 5 - 0x8000_0000).is_ok());
+        assert!(jump(from, from + 4 - 0x8000_0000).is_err());
+        assert!(jump(u64::MAX - 2, 0).is_err());
+    }
+}

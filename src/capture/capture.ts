@@ -1,0 +1,172 @@
+import { spawn } from 'node:child_process';
+import { chmod, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { UserError } from '../errors/user-error.js';
+import { type BuildScriptOutput, buildInputFiles } from './build-inputs.js';
+import { externalCrateSources } from './external-sources.js';
+import { type CargoWorkspace, readCargoWorkspace } from './cargo-metadata.js';
+import { CAPTURE_DIR_ENV, LINKER_SHIM_ENV, type LinkRecord, type RustcRecord } from './capture-record.js';
+import { targetTripleOf } from './target-triple.js';
+
+export interface BuildSelection {
+  readonly manifestPath?: string | undefined;
+  readonly package?: string | undefined;
+  readonly bin?: string | undefined;
+  readonly example?: string | undefined;
+  readonly features?: string | undefined;
+  readonly release?: boolean | undefined;
+}
+
+/** Everything needed to replay the build of the running program. */
+export interface CapturedBuild {
+  readonly workspaceRoot: string;
+  readonly binary: string;
+  /** The target triple the program was built for. */
+  readonly target: string;
+  /** The latest rustc invocation of each workspace crate, in build order. */
+  readonly crates: RustcRecord[];
+  readonly link: LinkRecord;
+  readonly captureDir: string;
+  /** Files that define the build itself (manifests, lock file, build scripts…): a change to one is not patchable. */
+  readonly buildInputs: string[];
+  /** Sources of linked crates outside the workspace: ipbp cannot recompile them, so an edit means a fresh build. */
+  readonly externalSources: string[];
+}
+
+const wrappersDir = join(dirname(fileURLToPath(import.meta.url)), 'wrappers');
+
+/**
+ * Run `cargo build` once with ipbp's rustc and linker wrappers. The wrappers'
+ * paths are new for every session, which makes cargo rebuild (and so record)
+ * the workspace crates while reusing every dependency's cached build.
+ */
+export async function captureBuild(selection: BuildSelection, sessionDir: string, cwd: string): Promise<CapturedBuild> {
+  const workspace = await readCargoWorkspace(selection.manifestPath, cwd);
+  const captureDir = join(sessionDir, 'capture');
+  await rm(captureDir, { recursive: true, force: true });
+  await mkdir(captureDir, { recursive: true });
+  const rustcShim = await writeShim(sessionDir, 'rustc-wrapper', join(wrappersDir, 'rustc-wrapper.js'));
+  const linkerShim = await writeShim(sessionDir, 'linker-wrapper', join(wrappersDir, 'linker-wrapper.js'));
+
+  const args = ['build', '--message-format=json-render-diagnostics', '--target-dir', join(workspace.targetDirectory, 'ipbp')];
+  if (selection.manifestPath) args.push('--manifest-path', selection.manifestPath);
+  if (selection.package) args.push('--package', selection.package);
+  if (selection.bin) args.push('--bin', selection.bin);
+  if (selection.example) args.push('--example', selection.example);
+  if (selection.features) args.push('--features', selection.features);
+  if (selection.release) args.push('--release');
+  const env = { ...process.env, RUSTC_WORKSPACE_WRAPPER: rustcShim, [CAPTURE_DIR_ENV]: captureDir, [LINKER_SHIM_ENV]: linkerShim };
+  const { executables, buildScripts } = await runCargo(args, env, cwd);
+  if (executables.length === 0) throw new UserError('cargo built no executable; choose one with --bin or --example', 'no-binary');
+  if (executables.length > 1) {
+    throw new UserError(`cargo built several executables; choose one with --bin or --example`, 'several-binaries', executables);
+  }
+  const binary = executables[0]!;
+  const crates = await readRecords<RustcRecord>(join(captureDir, 'rustc'));
+  const links = await readRecords<LinkRecord>(join(captureDir, 'link'), (entry) => join(entry, 'link.json'));
+  const link = await findLinkOf(binary, links);
+  if (!link) {
+    throw new UserError(`cargo did not link ${binary} through ipbp's linker wrapper`, 'no-link-capture', [
+      'a custom linker configuration may bypass `-C linker`; please report this project layout',
+    ]);
+  }
+  // Build scripts run on the host: the program's own crates say what it was built for.
+  const program = crates.find((record) => !record.crateName.startsWith('build_script_'));
+  if (!program) throw new UserError(`cargo compiled no crate of ${basename(binary)} through ipbp's wrapper`, 'no-binary-capture');
+  const target = await targetTripleOf(program);
+  const buildInputs = await buildInputFiles(workspace, crates, workspaceBuildScripts(workspace, buildScripts));
+  const externalSources = await externalCrateSources(link, crates, workspace);
+  return { workspaceRoot: workspace.root, binary, target, crates, link, captureDir, buildInputs, externalSources };
+}
+
+/** The build script runs of workspace packages; those of registry dependencies are covered by Cargo.lock. */
+function workspaceBuildScripts(workspace: CargoWorkspace, runs: ReadonlyArray<{ packageId: string; outDir: string }>): BuildScriptOutput[] {
+  const outputs: BuildScriptOutput[] = [];
+  for (const run of runs) {
+    const member = workspace.members.find((candidate) => candidate.id === run.packageId);
+    if (member) outputs.push({ packageDirectory: dirname(member.manifestPath), outDir: run.outDir });
+  }
+  return outputs;
+}
+
+async function writeShim(directory: string, name: string, script: string): Promise<string> {
+  const path = join(directory, name);
+  await writeFile(path, `#!/bin/sh\nexec "${process.execPath}" "${script}" "$@"\n`);
+  await chmod(path, 0o755);
+  return path;
+}
+
+interface CargoOutcome {
+  readonly executables: string[];
+  /** Each build script run: which package, and its OUT_DIR. */
+  readonly buildScripts: Array<{ packageId: string; outDir: string }>;
+}
+
+/** Runs cargo, passing its rendered diagnostics through, and returns the executables and build script runs it reported. */
+function runCargo(args: string[], env: NodeJS.ProcessEnv, cwd: string): Promise<CargoOutcome> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn('cargo', args, { cwd, env, stdio: ['ignore', 'pipe', 'inherit'] });
+    const executables: string[] = [];
+    const buildScripts: CargoOutcome['buildScripts'] = [];
+    let buffered = '';
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (chunk: string) => {
+      buffered += chunk;
+      let newline: number;
+      while ((newline = buffered.indexOf('\n')) >= 0) {
+        const line = buffered.slice(0, newline);
+        buffered = buffered.slice(newline + 1);
+        const message = parseLine(line);
+        if (message?.reason === 'compiler-artifact' && typeof message.executable === 'string') executables.push(message.executable);
+        if (message?.reason === 'build-script-executed' && typeof message.package_id === 'string' && typeof message.out_dir === 'string') {
+          buildScripts.push({ packageId: message.package_id, outDir: message.out_dir });
+        }
+      }
+    });
+    child.on('error', (error) => reject(new UserError(`cannot run cargo: ${error.message}`, 'cargo-missing')));
+    child.on('close', (code) => {
+      if (code === 0) resolvePromise({ executables, buildScripts });
+      else reject(new UserError(`cargo build failed (exit code ${code})`, 'build-failed'));
+    });
+  });
+}
+
+interface CargoMessage {
+  reason?: string;
+  executable?: unknown;
+  package_id?: unknown;
+  out_dir?: unknown;
+}
+
+function parseLine(line: string): CargoMessage | undefined {
+  if (!line.startsWith('{')) return undefined;
+  try {
+    return JSON.parse(line) as CargoMessage;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The JSON records the wrappers wrote below `directory`, one per entry; `fileOf` names the file of an entry. */
+async function readRecords<T>(directory: string, fileOf: (entry: string) => string = (entry) => entry): Promise<T[]> {
+  let names: string[];
+  try {
+    names = await readdir(directory);
+  } catch {
+    return [];
+  }
+  const records: T[] = [];
+  for (const name of names.sort()) records.push(JSON.parse(await readFile(join(directory, fileOf(name)), 'utf8')) as T);
+  return records;
+}
+
+/** Cargo hard-links `target/<profile>/<bin>` to the linker's output in `deps/`. */
+async function findLinkOf(binary: string, links: readonly LinkRecord[]): Promise<LinkRecord | undefined> {
+  const target = await stat(binary);
+  for (const link of links) {
+    const output = await stat(link.output).catch(() => undefined);
+    if (output && output.ino === target.ino && output.dev === target.dev) return link;
+  }
+  return links.find((link) => link.output === binary);
+}

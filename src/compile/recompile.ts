@@ -1,0 +1,116 @@
+import { spawn } from 'node:child_process';
+import { mkdir, readdir, rm } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { codegenOption, rlibFileName } from '../capture/capture-record.js';
+import type { CrateUnit } from '../capture/crate-graph.js';
+
+export interface CompiledCrate {
+  readonly unit: CrateUnit;
+  /** The new rlib of a library crate (its objects, and metadata for dependents). */
+  readonly rlib: string | undefined;
+  /** Object files of a binary crate. */
+  readonly objects: string[];
+  readonly milliseconds: number;
+}
+
+export class CompileError extends Error {
+  override readonly name = 'CompileError';
+  constructor(
+    readonly crate: string,
+    /** rustc's diagnostics, rendered as cargo renders them. */
+    readonly rendered: string,
+  ) {
+    super(`${crate} failed to compile`);
+  }
+}
+
+/**
+ * Replay rustc for one crate with the arguments cargo used, into a fresh
+ * output directory. Libraries are rebuilt as rlibs (dependents need their
+ * metadata); the binary is compiled to objects only, never linked.
+ * `rebuilt` maps each crate rebuilt earlier in this round to its new rlib, so
+ * `--extern` points at the new code.
+ */
+export async function recompileCrate(unit: CrateUnit, outDir: string, rebuilt: ReadonlyMap<string, string>): Promise<CompiledCrate> {
+  await mkdir(outDir, { recursive: true });
+  // The directory is reused across rounds; objects of an earlier round must not be mistaken for this one's.
+  if (unit.isBinary) await Promise.all((await readdir(outDir)).filter((name) => name.endsWith('.o')).map((name) => rm(join(outDir, name), { force: true })));
+  const args = rewriteArgs(unit, outDir, rebuilt);
+  const started = performance.now();
+  const { code, diagnostics } = await runRustc(unit.record.rustc, args, unit.record.cwd, unit.record.env);
+  const milliseconds = performance.now() - started;
+  if (code !== 0) throw new CompileError(unit.name, diagnostics);
+  if (unit.isBinary) {
+    const objects = (await readdir(outDir)).filter((name) => name.endsWith('.o')).sort().map((name) => join(outDir, name));
+    return { unit, rlib: undefined, objects, milliseconds };
+  }
+  return { unit, rlib: join(outDir, rlibFileName(unit.stem)), objects: [], milliseconds };
+}
+
+function rewriteArgs(unit: CrateUnit, outDir: string, rebuilt: ReadonlyMap<string, string>): string[] {
+  const args: string[] = [];
+  const input = unit.record.args;
+  for (let i = 0; i < input.length; i++) {
+    const arg = input[i]!;
+    if (arg === '--out-dir') {
+      args.push(arg, outDir);
+      i++;
+    } else if (arg.startsWith('--out-dir=')) {
+      args.push(`--out-dir=${outDir}`);
+    } else if (unit.isBinary && (arg === '--emit' || arg.startsWith('--emit='))) {
+      if (arg === '--emit') i++;
+      args.push('--emit=dep-info,obj');
+    } else if (arg === '--extern' && i + 1 < input.length) {
+      args.push(arg, redirectExtern(input[++i]!, rebuilt));
+    } else {
+      args.push(arg);
+    }
+  }
+  // With `--emit=obj` and no explicit codegen-units, rustc falls back to one
+  // unit: no parallel codegen and no reuse of unchanged units. Ask for what
+  // cargo's incremental builds get by default.
+  if (unit.isBinary && codegenOption(input, 'codegen-units') === undefined) args.push('-C', 'codegen-units=256');
+  // Transitive lookups by crate hash must find the new metadata first.
+  for (const rlib of rebuilt.values()) args.push('-L', `dependency=${join(rlib, '..')}`);
+  return args;
+}
+
+function redirectExtern(value: string, rebuilt: ReadonlyMap<string, string>): string {
+  const equals = value.indexOf('=');
+  if (equals < 0) return value;
+  const path = value.slice(equals + 1);
+  const stem = basename(path).replace(/\.(rlib|rmeta)$/, '');
+  for (const rlib of rebuilt.values()) {
+    if (basename(rlib).replace(/\.rlib$/, '') === stem) return `${value.slice(0, equals)}=${rlib}`;
+  }
+  return value;
+}
+
+/** Runs rustc and renders its JSON diagnostics (cargo asks for `--error-format=json`). */
+function runRustc(rustc: string, args: string[], cwd: string, env: Record<string, string>): Promise<{ code: number; diagnostics: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(rustc, args, { cwd, env, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (chunk: string) => (stderr += chunk));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code: code ?? 1, diagnostics: renderDiagnostics(stderr) }));
+  });
+}
+
+function renderDiagnostics(stderr: string): string {
+  const rendered: string[] = [];
+  for (const line of stderr.split('\n')) {
+    if (!line.startsWith('{')) {
+      if (line.trim()) rendered.push(line);
+      continue;
+    }
+    try {
+      const message = JSON.parse(line) as { $message_type?: string; level?: string; rendered?: string };
+      if (message.$message_type === 'diagnostic' && message.rendered && message.level !== 'warning') rendered.push(message.rendered.trimEnd());
+    } catch {
+      rendered.push(line);
+    }
+  }
+  return rendered.join('\n');
+}

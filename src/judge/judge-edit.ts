@@ -1,0 +1,40 @@
+import type { Diff } from '../diff/compare.js';
+import type { LayoutChange } from '../debuginfo/index.js';
+import type { ObjectFile } from '../object/model.js';
+import type { Target } from '../targets/target.js';
+import { judgeSignatures } from './signatures.js';
+import { judgeStatics } from './statics.js';
+import { judgeLayouts } from './type-layouts.js';
+import type { Verdict } from './verdict.js';
+import { judgeVtables } from './vtables.js';
+
+/** One recompiled crate of an edit: its diff, and the objects it was made from. */
+export interface CrateEdit {
+  readonly crate: string;
+  readonly diff: Diff;
+  readonly before: readonly ObjectFile[];
+  readonly after: readonly ObjectFile[];
+}
+
+/** Every judge's verdicts on one edit, and the migrations a patch of it must run. */
+export interface Judgement {
+  readonly verdicts: Verdict[];
+  /** Types whose layout changed and that the app migrates (`ipbp::migrate`). */
+  readonly migrations: LayoutChange[];
+}
+
+/**
+ * Runs the judges of an edit's diff, before anything is assembled. The
+ * layout judge goes first: the types it finds changed explain new symbols
+ * that the vtable and signature judges would otherwise take for changed
+ * signatures.
+ */
+export function judgeEdit(crates: readonly CrateEdit[], appUsesIpbp: boolean, target: Target): Judgement {
+  const layouts = judgeLayouts(crates, appUsesIpbp);
+  const verdicts = crates.flatMap(({ diff }) => [
+    ...judgeStatics(diff),
+    ...judgeVtables(diff, layouts.changedTypes, target),
+    ...judgeSignatures(diff, layouts.changedTypes, target),
+  ]);
+  return { verdicts: [...verdicts, ...layouts.verdicts], migrations: layouts.migrations };
+}

@@ -1,0 +1,24 @@
+import type { Target } from './target.js';
+
+const EM_X86_64 = 62;
+/** `SHT_X86_64_UNWIND`: the psABI's type for `.eh_frame`. */
+const SHT_X86_64_UNWIND = 0x70000001;
+
+/** Linux on x86_64 with glibc: the first target, where everything runs. */
+export const X86_64_LINUX: Target = {
+  triple: 'x86_64-unknown-linux-gnu',
+  architecture: 'x86_64',
+  objectFormat: 'elf',
+  pointerBytes: 8,
+  patchObject: { machine: EM_X86_64, unwindSectionType: SHT_X86_64_UNWIND },
+  callRelocations: new Set(['R_X86_64_PLT32']),
+  // `jmp rel32`: the patch is linked within ±2 GiB of the program so the displacement fits.
+  redirect: { entryBytes: 5, encoding: 'jmp rel32' },
+  patchLinker: {
+    flavor: 'gnu',
+    // -Bsymbolic: the patch's own references never go through the dynamic loader.
+    // --eh-frame-hdr: the unwinder finds the patch's frames through PT_GNU_EH_FRAME.
+    flags: ['-shared', '-Bsymbolic', '--eh-frame-hdr', '-z', 'noexecstack', '--build-id'],
+  },
+  loader: 'dlopen',
+};
