@@ -11,14 +11,24 @@ export const MAX_SOCKET_PATH_BYTES = 107;
 export const SOCKET_NAME = 'agent.sock';
 
 /**
- * Where one project's session lives: `<tmp>/ipbp-<uid>/<hash of the target
- * directory>/`. The path is the same for every session of the project, so
- * that an app whose `ipbp run` was killed (its agent keeps reconnecting to
- * the socket there) is found again by the next `ipbp run` or `ipbp attach`.
- * Falls back to /tmp when TMPDIR is too long for a socket path.
+ * What names one project: its workspace and its target directory. Both,
+ * because one target directory may serve many workspaces (a global
+ * `CARGO_TARGET_DIR`), and each of them is a project of its own.
  */
-export async function sessionDirectoryOf(targetDirectory: string): Promise<string> {
-  const project = createHash('sha256').update(await realpath(targetDirectory)).digest('hex').slice(0, 16);
+export async function projectKey(workspaceRoot: string, targetDirectory: string): Promise<string> {
+  const paths = await Promise.all([realpath(workspaceRoot), realpath(targetDirectory)]);
+  return createHash('sha256').update(paths.join('\0')).digest('hex').slice(0, 16);
+}
+
+/**
+ * Where one project's session lives: `<tmp>/ipbp-<uid>/<project key>/`. The
+ * path is the same for every session of the project, so that an app whose
+ * `ipbp run` was killed (its agent keeps reconnecting to the socket there)
+ * is found again by the next `ipbp run` or `ipbp attach`. Falls back to /tmp
+ * when TMPDIR is too long for a socket path.
+ */
+export async function sessionDirectoryOf(workspaceRoot: string, targetDirectory: string): Promise<string> {
+  const project = await projectKey(workspaceRoot, targetDirectory);
   const user = `ipbp-${process.getuid?.() ?? 'user'}`;
   for (const base of [tmpdir(), '/tmp']) {
     const directory = join(base, user, project);

@@ -5,7 +5,7 @@ import type { BuildSelection } from '../capture/capture.js';
 import { ensureAgentBuilt } from '../load/agent-build.js';
 import type { AgentConnection } from '../deliver/agent-connection.js';
 import { PatchServer, type PatchServerOptions } from '../deliver/server.js';
-import { ensureSessionDirectory, sessionDirectoryOf } from '../deliver/session-directory.js';
+import { ensureSessionDirectory, projectKey, sessionDirectoryOf } from '../deliver/session-directory.js';
 import { newSessionToken } from '../deliver/token-auth.js';
 import { UserError } from '../errors/user-error.js';
 import { type Crash, crashOf } from './app-crash.js';
@@ -50,11 +50,11 @@ export interface RunOptions extends BuildSelection {
 export async function runSession(options: RunOptions, cwd: string): Promise<void> {
   const workspace = await readCargoWorkspace(options.manifestPath, cwd);
   // Taken before anything else, the events file included: a refused second session must not touch the first one's files.
-  const lock = await SessionLock.acquire(join(workspace.targetDirectory, 'ipbp'));
+  const lock = await SessionLock.acquire(join(workspace.targetDirectory, 'ipbp', 'sessions', await projectKey(workspace.root, workspace.targetDirectory)));
   try {
     const reporter = new Reporter(options.events, options.onEvent);
     if (lock.staleHolder !== undefined) reporter.warn(`took over ${lock.path} from pid ${lock.staleHolder}, which is no longer running`);
-    await new Session(options, cwd, await sessionDirectoryOf(workspace.targetDirectory), reporter).run();
+    await new Session(options, cwd, await sessionDirectoryOf(workspace.root, workspace.targetDirectory), reporter).run();
   } finally {
     await lock.release();
   }

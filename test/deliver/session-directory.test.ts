@@ -20,12 +20,13 @@ describe('the per-project session directory', () => {
   });
   after(async () => rm(work, { recursive: true, force: true }));
 
-  test('is the same for one target directory and differs between two, and its socket path fits sun_path', async () => {
+  test('is the same for one project, differs between target directories and between workspaces sharing one, and its socket path fits sun_path', async () => {
     await mkdir(join(work, 'a'));
     await mkdir(join(work, 'b'));
-    const a = await sessionDirectoryOf(join(work, 'a'));
-    assert.equal(await sessionDirectoryOf(join(work, 'a', '.', '')), a);
-    assert.notEqual(await sessionDirectoryOf(join(work, 'b')), a);
+    const a = await sessionDirectoryOf(work, join(work, 'a'));
+    assert.equal(await sessionDirectoryOf(join(work, '.'), join(work, 'a', '.', '')), a);
+    assert.notEqual(await sessionDirectoryOf(work, join(work, 'b')), a);
+    assert.notEqual(await sessionDirectoryOf(join(work, 'b'), join(work, 'a')), a, 'a target directory shared by two workspaces');
     assert.ok(Buffer.byteLength(join(a, 'agent.sock')) <= 107);
   });
 

@@ -9,6 +9,14 @@ import { REPOSITORY as repository } from './repository.js';
 export type Event = Record<string, unknown> & { event: string };
 
 /**
+ * One cargo target directory for the tests' real-world apps: their
+ * crates.io dependencies (tokio, tracing, bevy) are built once per machine,
+ * not once per test. Each copy stays its own project (ipbp keys a session by
+ * workspace and target directory).
+ */
+export const SHARED_TARGET_DIRECTORY = join(tmpdir(), 'ipbp-test-apps-target');
+
+/**
  * A real `ipbp run` on a temporary copy of one of `examples/`: the tests edit
  * the copy's sources and read what the running app prints (its stdout) and
  * what ipbp reports (its stderr and its `--events` file).
@@ -22,6 +30,10 @@ export class IpbpRun {
 
   private constructor(
     readonly directory: string,
+    /** Cargo's target directory for the copy: its own, or the one the real-app tests share. */
+    readonly targetDirectory: string,
+    /** What ipbp ran with beyond the test's environment: another ipbp in the project needs the same. */
+    readonly env: NodeJS.ProcessEnv,
     readonly eventsPath: string,
     readonly child: ChildProcess,
   ) {
@@ -44,6 +56,7 @@ export class IpbpRun {
     });
   }
 
+  /** `env.CARGO_TARGET_DIR` (e.g. `SHARED_TARGET_DIRECTORY`) builds the copy there instead of in its own `target/`. */
   static async start(example: string, args: readonly string[] = [], env: NodeJS.ProcessEnv = {}): Promise<IpbpRun> {
     const directory = await mkdtemp(join(tmpdir(), `ipbp-e2e-${example}-`));
     await cp(join(repository, 'examples', example), directory, { recursive: true, filter: (source) => !source.includes('/target') });
@@ -57,7 +70,7 @@ export class IpbpRun {
       env: { ...process.env, NO_COLOR: '1', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    return new IpbpRun(directory, eventsPath, child);
+    return new IpbpRun(directory, env.CARGO_TARGET_DIR ?? join(directory, 'target'), env, eventsPath, child);
   }
 
   get exited(): boolean {
@@ -115,8 +128,7 @@ export class IpbpRun {
   /** Stops ipbp and removes the project copy, and the session directory a killed ipbp would leave behind. */
   async remove(): Promise<void> {
     await this.stop();
-    const target = join(this.directory, 'target');
-    const session = await sessionDirectoryOf(target).catch(() => undefined);
+    const session = await sessionDirectoryOf(this.directory, this.targetDirectory).catch(() => undefined);
     if (session) await rm(session, { recursive: true, force: true });
     await rm(this.directory, { recursive: true, force: true });
   }

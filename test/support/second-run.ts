@@ -15,11 +15,12 @@ export class SecondRun {
   readonly eventsPath: string;
   readonly child: ChildProcess;
 
-  constructor(directory: string, eventsName: string, command: 'run' | 'attach' = 'run') {
+  /** `env`: what the first session ran with beyond the test's environment (its `IpbpRun.env`). */
+  constructor(directory: string, eventsName: string, command: 'run' | 'attach' = 'run', env: NodeJS.ProcessEnv = {}) {
     this.eventsPath = join(directory, eventsName);
     this.child = spawn(process.execPath, [join(repository, 'bin', 'ipbp.js'), command, '--events', this.eventsPath], {
       cwd: directory,
-      env: { ...process.env, NO_COLOR: '1' },
+      env: { ...process.env, NO_COLOR: '1', ...env },
       // The app's own output is not what these tests look at.
       stdio: ['ignore', 'ignore', 'pipe'],
     });
