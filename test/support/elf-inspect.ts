@@ -1,12 +1,13 @@
 import { ByteReader } from '../../src/object/byte-reader.js';
 import { readElfHeader } from '../../src/object/elf/header.js';
-import { type ElfSectionHeader, readSectionHeaders, SHF_ALLOC, SHT_NOBITS, SHT_SYMTAB } from '../../src/object/elf/section-header.js';
+import { type ElfSectionHeader, readSectionHeaders, SHF_ALLOC, SHT_NOBITS, SHT_RELA, SHT_SYMTAB } from '../../src/object/elf/section-header.js';
 
 /**
  * What the object model leaves out but the patch tests must see: raw section
  * headers (`sh_link`, `sh_info`, file offsets), symbol visibility
  * (`st_other`, which the readers do not keep), and the bytes at an address of
- * a linked image. Built on the project's own bounds-checked header reader.
+ * a linked image and the relocations it leaves to the loader. Built on the
+ * project's own bounds-checked header reader.
  */
 
 export function rawSectionHeaders(bytes: Uint8Array): ElfSectionHeader[] {
@@ -42,4 +43,27 @@ export function bytesAtAddress(bytes: Uint8Array, address: bigint, length: numbe
  */
 export function pcRelativeTarget(bytes: Uint8Array, site: bigint, addend: bigint): bigint {
   return BigInt(bytesAtAddress(bytes, site, 4).readInt32LE(0)) + site - addend;
+}
+
+export interface DynamicRelocation {
+  readonly offset: bigint;
+  readonly type: number;
+  readonly symbol: number;
+  readonly addend: bigint;
+}
+
+export const R_X86_64_RELATIVE = 8;
+
+/** The relocations a linked image leaves to the dynamic loader (its allocated SHT_RELA sections: `.rela.dyn`, `.rela.plt`). */
+export function dynamicRelocations(bytes: Uint8Array): DynamicRelocation[] {
+  const reader = new ByteReader('inspected', bytes);
+  const relocations: DynamicRelocation[] = [];
+  for (const header of rawSectionHeaders(bytes)) {
+    if (header.type !== SHT_RELA || (header.flags & SHF_ALLOC) === 0n) continue;
+    for (let at = header.offset; at + 24 <= header.offset + header.size; at += 24) {
+      const info = reader.u64('r_info', at + 8);
+      relocations.push({ offset: reader.u64('r_offset', at), type: Number(info & 0xffffffffn), symbol: Number(info >> 32n), addend: reader.i64('r_addend', at + 16) });
+    }
+  }
+  return relocations;
 }
