@@ -1,5 +1,6 @@
 import type { ObjectFile } from '../object/model.js';
 import { type Atom, type AtomIndex, indexAtoms } from './atoms.js';
+import { closureIdentity } from './closure-identity.js';
 import { demangleWithoutHash } from './demangle/index.js';
 import { Fingerprinter } from './fingerprint.js';
 
@@ -31,6 +32,16 @@ export interface Diff {
   /** Named atoms of the new build whose content differs from the old one, or that are new. */
   readonly changedAtoms: Atom[];
   readonly addedAtoms: Atom[];
+  /**
+   * Named atoms whose name the old build used for other code (renumbered
+   * closures and what is made for their types): new definitions, never
+   * redirections of the old symbol.
+   */
+  readonly freshAtoms: Atom[];
+  /** Parents whose renumbered closures leave old code running for closures created before the edit. */
+  readonly closuresKeptOld: string[];
+  /** Changed atoms whose only change is a source position (code an edit moved): patched, but not news. */
+  readonly movedAtoms: ReadonlySet<Atom>;
 }
 
 export function diffObjects(oldObjects: readonly ObjectFile[], newObjects: readonly ObjectFile[]): Diff {
@@ -57,6 +68,12 @@ export function diffObjects(oldObjects: readonly ObjectFile[], newObjects: reado
   }
 
   const renamed = pairRenamed(removed, addedAtoms, oldFingerprints, newFingerprints);
+  const oldIgnoringLines = new Fingerprinter(oldIndex, true);
+  const newIgnoringLines = new Fingerprinter(newIndex, true);
+  const closures = closureIdentity(oldIndex, newIndex, oldIgnoringLines, newIgnoringLines);
+  const movedAtoms = new Set(
+    changedAtoms.filter((atom) => fingerprintSet(oldIgnoringLines, oldIndex.byName.get(atom.name)!) === fingerprintSet(newIgnoringLines, newIndex.byName.get(atom.name)!)),
+  );
   for (const atom of changedAtoms) groupOf(report, atom).changed.push(describe(atom));
   for (const atom of addedAtoms) if (!renamed.added.has(atom)) groupOf(report, atom).added.push(describe(atom));
   for (const atom of removed) if (!renamed.removed.has(atom)) groupOf(report, atom).removed.push(describe(atom));
@@ -69,8 +86,11 @@ export function diffObjects(oldObjects: readonly ObjectFile[], newObjects: reado
     new: newIndex,
     oldFingerprints,
     newFingerprints,
-    changedAtoms,
+    changedAtoms: changedAtoms.filter((atom) => !closures.fresh.has(atom)),
     addedAtoms: addedAtoms.filter((atom) => !renamed.added.has(atom)),
+    freshAtoms: [...closures.fresh].filter((atom) => oldIndex.byName.has(atom.name)),
+    closuresKeptOld: closures.oldCodeKept,
+    movedAtoms,
   };
 }
 

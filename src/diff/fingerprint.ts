@@ -14,13 +14,29 @@ export class Fingerprinter {
   private readonly done = new Map<Atom, string>();
   private readonly stack: Atom[] = [];
 
-  constructor(private readonly index: AtomIndex) {}
+  /**
+   * `ignoringLines`: source positions (`core::panic::Location`s) count by
+   * their file alone, so that code an edit only moved fingerprints alike.
+   */
+  constructor(
+    private readonly index: AtomIndex,
+    private readonly ignoringLines = false,
+  ) {}
 
   fingerprint(atom: Atom): string {
     const cached = this.done.get(atom);
     if (cached !== undefined) return cached;
     this.stack.push(atom);
     const hasher = new Hasher();
+    if (this.ignoringLines && isSourceLocation(atom)) {
+      hasher.string('location');
+      const file = atom.section.relocations[firstRelocationAt(atom.section.relocations, atom.offset)]!;
+      this.hashTarget(hasher, resolveTarget(this.index, atom.object, file));
+      this.stack.pop();
+      const digest = hasher.digest();
+      this.done.set(atom, digest);
+      return digest;
+    }
     hasher.string(atom.section.kind);
     hasher.number(atom.extent);
     // Walks the section's relocations in place: this runs for every atom of both builds.
@@ -63,6 +79,21 @@ export class Fingerprinter {
     else hasher.strings('sym:', targetName(target));
     hasher.bigint(target.addend);
   }
+}
+
+/**
+ * A `core::panic::Location` rustc emitted for a panic site or
+ * `#[track_caller]`: an anonymous 24-byte constant `{ file: &str, line: u32,
+ * col: u32 }` whose only relocation is the file name's pointer at its start.
+ */
+function isSourceLocation(atom: Atom): boolean {
+  if (!atom.anonymous || atom.category !== 'data' || atom.extent !== 24) return false;
+  const relocations = atom.section.relocations;
+  const first = firstRelocationAt(relocations, atom.offset);
+  const relocation = relocations[first];
+  if (!relocation || relocation.offset !== atom.offset || relocation.kind !== 'absolute' || relocation.width !== 8) return false;
+  const next = relocations[first + 1];
+  return next === undefined || next.offset >= atom.offset + atom.extent;
 }
 
 function targetName(target: ResolvedTarget): string {

@@ -2,6 +2,7 @@ import type { Diff } from '../diff/compare.js';
 import type { LayoutChange } from '../debuginfo/index.js';
 import type { ObjectFile } from '../object/model.js';
 import type { Target } from '../targets/target.js';
+import { judgeClosures } from './closures.js';
 import { judgeSignatures } from './signatures.js';
 import { judgeStatics } from './statics.js';
 import { judgeLayouts } from './type-layouts.js';
@@ -35,6 +36,7 @@ export function judgeEdit(crates: readonly CrateEdit[], appUsesIpbp: boolean, ta
     ...judgeStatics(diff),
     ...judgeVtables(diff, layouts.changedTypes, target),
     ...judgeSignatures(diff, layouts.changedTypes, target),
+    ...judgeClosures(diff),
   ]);
   return { verdicts: [...verdicts, ...layouts.verdicts], migrations: layouts.migrations };
 }

@@ -19,6 +19,8 @@ export class LiveSymbols {
   /** Every copy of each function that patches loaded, oldest first. */
   private readonly patchCopies = new Map<string, bigint[]>();
   private readonly patchDefinitions = new Map<string, LiveSymbol>();
+  /** Names whose original now serves only code from before an edit: the name means a patch's definition. */
+  private readonly retired = new Set<string>();
   private readonly imports: ReadonlySet<string>;
 
   constructor(image: ElfImage, loadBias: bigint) {
@@ -46,6 +48,7 @@ export class LiveSymbols {
 
   /** The address a patch binds `name` to: the original if there is one (its entry jumps to the newest copy). */
   lookup(name: string): LiveSymbol | undefined {
+    if (this.retired.has(name)) return this.patchDefinitions.get(name);
     return this.original.get(name) ?? this.patchDefinitions.get(name);
   }
 
@@ -56,10 +59,23 @@ export class LiveSymbols {
   /** Every entry that must jump to a new copy of `name`: the original and each earlier patch's copy. */
   entriesOf(name: string): bigint[] {
     const entries: bigint[] = [];
-    const original = this.original.get(name);
+    const original = this.retired.has(name) ? undefined : this.original.get(name);
     if (original && original.kind === 'function') entries.push(original.address);
     entries.push(...(this.patchCopies.get(name) ?? []));
     return entries;
+  }
+
+  /**
+   * From now on `names` mean what the next patch defines, no longer the
+   * process's originals or earlier copies, which keep serving the code
+   * created before: a renumbered closure's name given to another closure.
+   */
+  retire(names: readonly string[]): void {
+    for (const name of names) {
+      this.retired.add(name);
+      this.patchCopies.delete(name);
+      this.patchDefinitions.delete(name);
+    }
   }
 
   /** Record what a loaded patch defines. */

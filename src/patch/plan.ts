@@ -18,7 +18,16 @@ export interface PatchPlan {
   readonly dynamic: Set<string>;
   /** Functions whose entries jump to their new copy. */
   readonly redirected: string[];
+  /**
+   * Names the process defines for other code than the new build does
+   * (renumbered closures): the patch defines them anew, and from now on the
+   * name means the patch's definition, not the original.
+   */
+  readonly retired: string[];
+  /** Changed functions and data, for the report: not those whose only change is a source position. */
   readonly changed: string[];
+  /** Functions patched only because code above them moved (their panic locations changed). */
+  readonly moved: string[];
   readonly added: string[];
   /** Reasons the change cannot be applied by patching. Empty when it can. */
   readonly unpatchable: string[];
@@ -43,7 +52,7 @@ export function planPatch(diffs: readonly Diff[], live: LiveSymbols, libraries: 
     for (const object of diff.new.objects) indexOf.set(object, diff.new);
     for (const [name, atoms] of diff.new.byName) if (!newByName.has(name)) newByName.set(name, atoms[0]!);
   }
-  const plan: PatchPlan = { atoms: [], bindings: new Map(), dynamic: new Set(), redirected: [], changed: [], added: [], unpatchable: [], frames: { cies: [], fdes: [] }, indexOf };
+  const plan: PatchPlan = { atoms: [], bindings: new Map(), dynamic: new Set(), redirected: [], retired: [], changed: [], moved: [], added: [], unpatchable: [], frames: { cies: [], fdes: [] }, indexOf };
   const includedByName = new Map<string, Atom>();
   const included = new Set<Atom>();
   const queue: Atom[] = [];
@@ -73,11 +82,16 @@ export function planPatch(diffs: readonly Diff[], live: LiveSymbols, libraries: 
     // A changed static comes in as a new copy that only the new code uses;
     // whether that is right for it (or a restart is) the judges decided already.
     for (const atom of diff.changedAtoms) {
-      plan.changed.push(atom.name);
+      (diff.movedAtoms.has(atom) ? plan.moved : plan.changed).push(atom.name);
       include(atom);
     }
     for (const atom of diff.addedAtoms) {
       plan.added.push(atom.name);
+      include(atom);
+    }
+    for (const atom of diff.freshAtoms) {
+      if (live.lookup(atom.name)) plan.retired.push(atom.name);
+      if (diff.report.functions.changed.some((entry) => entry.symbol === atom.name)) plan.changed.push(atom.name);
       include(atom);
     }
   }
@@ -136,8 +150,9 @@ export function planPatch(diffs: readonly Diff[], live: LiveSymbols, libraries: 
     plan.frames = frames;
   }
 
+  const retired = new Set(plan.retired);
   for (const atom of plan.atoms) {
-    if (atom.anonymous || atom.category !== 'function') continue;
+    if (atom.anonymous || atom.category !== 'function' || retired.has(atom.name)) continue;
     if (live.entriesOf(atom.name).length > 0) plan.redirected.push(atom.name);
   }
   plan.unpatchable.splice(0, plan.unpatchable.length, ...new Set(plan.unpatchable));

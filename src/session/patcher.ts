@@ -31,6 +31,8 @@ export interface BuiltPatch {
   readonly objectSize: number;
   readonly bindingNames: string[];
   readonly redirected: string[];
+  /** Names the patch takes over from the process's originals (renumbered closures). */
+  readonly retired?: readonly string[];
   /** What the patch changed, demangled, new functions marked `+`: for crash reports. */
   readonly summary: string[];
   /** Types whose layout changed: the app must migrate them (`ipbp::migrate`). */
@@ -144,7 +146,7 @@ export class Patcher {
       this.target,
     );
     diffMs += performance.now() - judgeStart;
-    this.heed(judgement.verdicts);
+    const notes = this.heed(judgement.verdicts);
     const migrations = judgement.migrations;
 
     const linkStart = performance.now();
@@ -166,6 +168,7 @@ export class Patcher {
       objectSize: objectBytes.length,
       bindingNames: [...plan.bindings.keys()],
       redirected: plan.redirected,
+      retired: plan.retired,
       summary,
       migrations: migrations.map((change) => change.type),
       layoutReasons: migrations.map((change) => layoutReason(change, true)),
@@ -201,6 +204,8 @@ export class Patcher {
       changed,
       added,
       migrated: built.migrations,
+      moved: plan.moved.map(demangleWithoutHash),
+      notes,
       ms: { compile: round(compileMs), diff: round(diffMs), link: round(linkMs), load: round(loadMs), total: round(total) },
       pids,
     });
@@ -237,8 +242,10 @@ export class Patcher {
 
   /** A patch an earlier session loaded into an adopted process (seen in its memory map): its code is part of what the process runs. */
   adoptLoadedPatch(state: ProcessState, patch: BuiltPatch, symbols: Parameters<LiveSymbols['addPatch']>[0]): void {
-    state.live.addPatch(symbols);
-    this.reference.addPatch(symbols);
+    for (const live of [state.live, this.reference]) {
+      live.retire(patch.retired ?? []);
+      live.addPatch(symbols);
+    }
     state.appliedPatches.add(patch.id);
     this.delivered.set(state.pid, { id: patch.id, summary: patch.summary, confirmed: true });
   }
@@ -311,11 +318,13 @@ export class Patcher {
   }
 
 
-  /** Notes are shown (once each); restarts end the round. */
-  private heed(verdicts: readonly Verdict[]): void {
-    for (const verdict of verdicts) if (verdict.action === 'note') this.warnOnce(verdict.reason);
+  /** Restarts end the round; the notes are returned for the patch's report, and shown once a session each. */
+  private heed(verdicts: readonly Verdict[]): string[] {
     const reasons = restartReasons(verdicts);
+    const notes = [...new Set(verdicts.filter((verdict) => verdict.action === 'note').map((verdict) => verdict.reason))];
+    for (const message of notes) this.warnOnce(message);
     if (reasons.length > 0) throw new UnpatchableChange(reasons);
+    return notes;
   }
 
   private warnOnce(message: string): void {
@@ -363,8 +372,12 @@ export class Patcher {
     const loadMs = performance.now() - loadStart;
     if (result.needsRestart) throw new UnpatchableChange([...patch.layoutReasons, `process ${state.pid}: ${result.message}`]);
     if (!result.ok) throw new Error(`process ${state.pid} refused patch ${patch.id}: ${result.message}`);
+    state.live.retire(patch.retired ?? []);
     state.live.addPatch(linked.symbols);
-    if (this.history.length === 0 || !this.history.includes(patch)) this.reference.addPatch(linked.symbols);
+    if (this.history.length === 0 || !this.history.includes(patch)) {
+      this.reference.retire(patch.retired ?? []);
+      this.reference.addPatch(linked.symbols);
+    }
     state.appliedPatches.add(patch.id);
     return { linkMs, loadMs };
   }

@@ -14,6 +14,10 @@ export type SessionEvent =
       added: string[];
       /** Types whose layout changed, migrated by the app's `ipbp::migrate` hooks. */
       migrated: string[];
+      /** Functions patched only because code above them moved (their source positions changed). */
+      moved: string[];
+      /** What the judges want the user to know about this patch. */
+      notes: string[];
       ms: { compile: number; diff: number; link: number; load: number; total: number };
       pids: number[];
     }

@@ -1,4 +1,4 @@
-import { rm } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { basename, join, relative } from 'node:path';
 import { readCargoWorkspace } from '../capture/cargo-metadata.js';
 import type { BuildSelection } from '../capture/capture.js';
@@ -50,6 +50,8 @@ export interface RunOptions extends BuildSelection {
 export async function runSession(options: RunOptions, cwd: string): Promise<void> {
   const workspace = await readCargoWorkspace(options.manifestPath, cwd);
   // Taken before anything else, the events file included: a refused second session must not touch the first one's files.
+  // The project key reads the real path of the target directory, which a first build has not made yet.
+  await mkdir(workspace.targetDirectory, { recursive: true });
   const lock = await SessionLock.acquire(join(workspace.targetDirectory, 'ipbp', 'sessions', await projectKey(workspace.root, workspace.targetDirectory)));
   try {
     const reporter = new Reporter(options.events, options.onEvent);
