@@ -22,14 +22,25 @@ export class LiveSymbols {
   /** Names whose original now serves only code from before an edit: the name means a patch's definition. */
   private readonly retired = new Set<string>();
   private readonly imports: ReadonlySet<string>;
+  /** Functions of the executable by address: several names at one address are one merged body. */
+  private readonly functionsAt = new Map<bigint, string[]>();
 
-  constructor(image: ElfImage, loadBias: bigint) {
+  constructor(
+    image: ElfImage,
+    private readonly loadBias: bigint,
+  ) {
     const functions = [...image.symbols.values()].filter((s) => s.kind === 'function').map((s) => s.address);
     const starts = [...new Set(functions)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
     for (const [name, symbol] of image.symbols) {
       this.original.set(name, { address: symbol.address + loadBias, kind: symbol.kind, room: roomAfter(starts, symbol.address, symbol.size) });
     }
     for (const name of image.ambiguous) this.ambiguous.add(name);
+    for (const [name, symbol] of image.symbols) {
+      if (symbol.kind !== 'function') continue;
+      const names = this.functionsAt.get(symbol.address);
+      if (names) names.push(name);
+      else this.functionsAt.set(symbol.address, [name]);
+    }
     this.imports = image.imports;
   }
 
@@ -50,6 +61,12 @@ export class LiveSymbols {
   lookup(name: string): LiveSymbol | undefined {
     if (this.retired.has(name)) return this.patchDefinitions.get(name);
     return this.original.get(name) ?? this.patchDefinitions.get(name);
+  }
+
+  /** The executable's functions at the address of `name`'s original, itself included. */
+  functionsSharingCodeWith(name: string): readonly string[] {
+    const original = this.retired.has(name) ? undefined : this.original.get(name);
+    return original ? (this.functionsAt.get(original.address - this.loadBias) ?? []) : [];
   }
 
   originalOf(name: string): LiveSymbol | undefined {

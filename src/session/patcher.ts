@@ -1,7 +1,7 @@
 import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import type { CapturedBuild } from '../capture/capture.js';
-import { depInfoFileName, rlibFileName } from '../capture/capture-record.js';
+import { codegenOption, depInfoFileName, rlibFileName } from '../capture/capture-record.js';
 import { affectedCrates, type CrateUnit } from '../capture/crate-graph.js';
 import { readDepInfo } from '../capture/dep-info.js';
 import { CompileError, type CompiledCrate, recompileCrate } from '../compile/recompile.js';
@@ -16,6 +16,7 @@ import { LiveSymbols } from '../patch/live-symbols.js';
 import { buildPatchObject } from '../patch/patch-object.js';
 import { planPatch } from '../patch/plan.js';
 import { judgeEntryRoom } from '../judge/entry-room.js';
+import { judgeMergedFunctions } from '../judge/merged-functions.js';
 import { judgeEdit } from '../judge/judge-edit.js';
 import { layoutReason } from '../judge/type-layouts.js';
 import { restartReasons, type Verdict } from '../judge/verdict.js';
@@ -80,6 +81,8 @@ export class Patcher {
   private nextId = 1;
   /** Awaited before a patch goes to a process, so that session.json names it even if ipbp dies while the process loads it. */
   beforeDelivery: ((patch: BuiltPatch) => Promise<void>) | undefined;
+  /** Whether the crates are built with optimizations, which merge identical functions. */
+  private readonly optimized: boolean;
   /** Warnings already shown this session (one per cause is enough). */
   private readonly warned = new Set<string>();
 
@@ -92,6 +95,7 @@ export class Patcher {
     private readonly reporter: Reporter,
   ) {
     this.reference = new LiveSymbols(image, 0n);
+    this.optimized = units.some((unit) => (codegenOption(unit.record.args, 'opt-level') ?? '0') !== '0');
     this.libraries = new LibraryIndex(build.link.args.filter((arg) => arg.endsWith('.rlib') || arg.endsWith('.a')).map((arg) => resolve(build.link.cwd, arg)));
   }
 
@@ -156,7 +160,13 @@ export class Patcher {
       this.libraries,
     );
     const tooShort = judgeEntryRoom(plan.redirected, (name) => this.reference.originalOf(name)?.room, this.target);
-    const unpatchable = [...plan.unpatchable, ...restartReasons(tooShort)];
+    const merged = judgeMergedFunctions(
+      plan.redirected,
+      diffs.map(({ diff }) => diff),
+      (name) => this.reference.functionsSharingCodeWith(name),
+      this.optimized,
+    );
+    const unpatchable = [...plan.unpatchable, ...restartReasons([...tooShort, ...merged])];
     if (unpatchable.length > 0) throw new UnpatchableChange(unpatchable);
     const objectBytes = buildPatchObject(plan, this.target);
     const objectPath = join(this.sessionDir, `patch-${id}.o`);
