@@ -1,8 +1,7 @@
 import type { Atom, AtomIndex } from './atoms.js';
 import { demangleWithoutHash } from './demangle/index.js';
 import type { Fingerprinter } from './fingerprint.js';
-import { relocationsWithin } from './fingerprint.js';
-import { resolveTarget } from './target-identity.js';
+import { namedReferrers } from './referrers.js';
 
 /** What the numbering of closures tells about an edit. */
 export interface ClosureIdentity {
@@ -56,7 +55,12 @@ export function closureIdentity(oldIndex: AtomIndex, newIndex: AtomIndex, oldPri
     const old = oldIndex.byName.get(atom.name)?.[0];
     return old !== undefined && oldPrints.fingerprint(old) === newPrints.fingerprint(atom);
   };
-  return { fresh: seeds.size === 0 ? new Set() : reachingNames(newIndex, seeds, unchanged), oldCodeKept };
+  // A function whose own bytes did not change yet calls a renumbered closure
+  // is an instantiation over that closure's type (only the parent and those
+  // name a closure), so its name moved with the closure's. A changed
+  // referrer, such as the parent, keeps its identity: it is redirected, and
+  // its new code uses the new definitions.
+  return { fresh: seeds.size === 0 ? new Set() : namedReferrers(newIndex, seeds, (referrer) => (unchanged(referrer) ? 'follow' : 'skip')), oldCodeKept };
 }
 
 /** A demangled path that names a closure, an async block or a coroutine. */
@@ -76,41 +80,4 @@ function numberedGroups(index: AtomIndex, prints: Fingerprinter): Map<string, Ma
     group.set(name, prints.fingerprint(atom));
   }
   return groups;
-}
-
-/**
- * The `seeds` and the named atoms that reach one while comparing unchanged,
- * directly or through compiler-local data such as a vtable. A function whose
- * own bytes did not change yet calls a renumbered closure is an
- * instantiation over that closure's type (only the parent and those name a
- * closure), so its name moved with the closure's. A changed referrer, such
- * as the parent, keeps its identity: it is redirected, and its new code
- * uses the new definitions.
- */
-function reachingNames(index: AtomIndex, seeds: ReadonlySet<string>, unchanged: (atom: Atom) => boolean): Set<Atom> {
-  const referrers = new Map<string | Atom, Atom[]>();
-  for (const atom of index.atoms) {
-    for (const relocation of relocationsWithin(atom)) {
-      const target = resolveTarget(index, atom.object, relocation);
-      const key = target.type === 'external' ? target.name : target.atom.anonymous ? target.atom : target.atom.name;
-      const list = referrers.get(key);
-      if (list) list.push(atom);
-      else referrers.set(key, [atom]);
-    }
-  }
-  const fresh = new Set<Atom>();
-  const seen = new Set<string | Atom>(seeds);
-  const queue: Array<string | Atom> = [...seeds];
-  while (queue.length > 0) {
-    const key = queue.pop()!;
-    if (typeof key === 'string') fresh.add(index.byName.get(key)![0]!);
-    for (const referrer of referrers.get(key) ?? []) {
-      if (!referrer.anonymous && !unchanged(referrer)) continue;
-      const next = referrer.anonymous ? referrer : referrer.name;
-      if (seen.has(next)) continue;
-      seen.add(next);
-      queue.push(next);
-    }
-  }
-  return fresh;
 }

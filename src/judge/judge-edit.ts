@@ -17,6 +17,14 @@ export interface CrateEdit {
   readonly after: readonly ObjectFile[];
 }
 
+/** What the judges need to know of the running program. */
+export interface ProcessFacts {
+  /** Whether the app uses the `ipbp` crate, and so can migrate values. */
+  readonly usesIpbp: boolean;
+  /** Whether the program can write to the static `name` (it is not mapped read-only). */
+  readonly isMutable: (name: string) => boolean;
+}
+
 /** Every judge's verdicts on one edit, and the migrations a patch of it must run. */
 export interface Judgement {
   readonly verdicts: Verdict[];
@@ -30,10 +38,10 @@ export interface Judgement {
  * that the vtable and signature judges would otherwise take for changed
  * signatures.
  */
-export function judgeEdit(crates: readonly CrateEdit[], appUsesIpbp: boolean, target: Target): Judgement {
-  const layouts = judgeLayouts(crates, appUsesIpbp);
+export function judgeEdit(crates: readonly CrateEdit[], process: ProcessFacts, target: Target): Judgement {
+  const layouts = judgeLayouts(crates, process.usesIpbp);
   const verdicts = crates.flatMap(({ diff }) => [
-    ...judgeStatics(diff),
+    ...judgeStatics(diff, process.isMutable),
     ...judgeVtables(diff, layouts.changedTypes, target),
     ...judgeSignatures(diff, layouts.changedTypes, target),
     ...judgeClosures(diff),

@@ -1,23 +1,47 @@
 import type { Atom } from '../diff/atoms.js';
 import type { Diff } from '../diff/compare.js';
 import { demangleWithoutHash } from '../diff/demangle/index.js';
+import { relocationsWithin } from '../diff/fingerprint.js';
+import { resolveTarget } from '../diff/target-identity.js';
 import { restart, type Verdict } from './verdict.js';
 
 /**
- * Changed statics and thread-locals, by name. Their values live in the
- * process (one copy, or one per thread) and were initialised from the old
- * initializer: a patch could only keep a stale value or reset live state,
- * so each of these needs a restart.
+ * Changed statics and thread-locals whose value the program could have
+ * changed. Their values live in the process (one copy, or one per thread)
+ * and were initialised from the old initializer: a patch could only keep a
+ * stale value or reset live state, so each of these needs a restart.
+ *
+ * A static the program cannot write (no interior mutability: the process
+ * maps it read-only) holds exactly its initializer, so a changed one comes
+ * in as a new copy, and the patch brings along every function that reads
+ * it; the old copy stays for code from before the edit. That holds unless a
+ * static the program can write points to it: such a pointer would keep
+ * reaching the old copy.
  */
-export function judgeStatics(diff: Diff): Verdict[] {
+export function judgeStatics(diff: Diff, isMutable: (name: string) => boolean): Verdict[] {
   const verdicts: Verdict[] = [];
+  const copied = new Set<string>();
   for (const atom of diff.changedAtoms) {
     const name = demangleWithoutHash(atom.name);
     const threadLocal = threadLocalOf(name, atom);
     if (threadLocal) {
       verdicts.push(restart('statics', `thread-local \`${threadLocal}\` changed its initial value; threads that already use it would keep the old value while new threads get the new one`));
     } else if (atom.category === 'data') {
-      verdicts.push(restart('statics', `static \`${name}\` changed (initializer, size or type); a patch would either lose its state or keep a stale value`));
+      if (isMutable(atom.name)) verdicts.push(restart('statics', `static \`${name}\` changed (initializer, size or type); a patch would either lose its state or keep a stale value`));
+      else copied.add(atom.name);
+    }
+  }
+  if (copied.size > 0) {
+    for (const holder of diff.new.atoms) {
+      if (holder.anonymous || holder.category !== 'data' || !isMutable(holder.name)) continue;
+      for (const relocation of relocationsWithin(holder)) {
+        const target = resolveTarget(diff.new, holder.object, relocation);
+        const name = target.type === 'atom' ? target.atom.name : target.name;
+        if (!copied.has(name)) continue;
+        verdicts.push(
+          restart('statics', `static \`${demangleWithoutHash(name)}\` changed, and \`${demangleWithoutHash(holder.name)}\`, which the program can write, points to it; it would keep pointing to the old value`),
+        );
+      }
     }
   }
   return verdicts;

@@ -26,7 +26,7 @@ export class LiveSymbols {
   private readonly functionsAt = new Map<bigint, string[]>();
 
   constructor(
-    image: ElfImage,
+    private readonly image: ElfImage,
     private readonly loadBias: bigint,
   ) {
     const functions = [...image.symbols.values()].filter((s) => s.kind === 'function').map((s) => s.address);
@@ -61,6 +61,21 @@ export class LiveSymbols {
   lookup(name: string): LiveSymbol | undefined {
     if (this.retired.has(name)) return this.patchDefinitions.get(name);
     return this.original.get(name) ?? this.patchDefinitions.get(name);
+  }
+
+  /**
+   * Whether the program can write to `name`'s original: it lies in a
+   * writable segment, outside what the loader makes read-only after
+   * relocation. A `static` without interior mutability cannot change; an
+   * atomic, a `Mutex` or a `static mut` can.
+   */
+  isMutable(name: string): boolean {
+    const original = this.original.get(name);
+    if (!original) return false;
+    const address = original.address - this.loadBias;
+    const { relro } = this.image;
+    if (relro && address >= relro.address && address < relro.address + relro.size) return false;
+    return this.image.loadSegments.some((segment) => segment.writable && address >= segment.address && address < segment.address + segment.size);
   }
 
   /** The executable's functions at the address of `name`'s original, itself included. */

@@ -2,6 +2,7 @@ import type { Atom, AtomIndex } from '../diff/atoms.js';
 import type { Diff } from '../diff/compare.js';
 import { relocationsWithin } from '../diff/fingerprint.js';
 import { isRustSymbol } from '../diff/demangle/index.js';
+import { namedReferrers } from '../diff/referrers.js';
 import { resolveTarget } from '../diff/target-identity.js';
 import type { ObjectFile, Relocation } from '../object/model.js';
 import { type FrameRecord, selectFrames } from './eh-frame.js';
@@ -88,6 +89,16 @@ export function planPatch(diffs: readonly Diff[], live: LiveSymbols, libraries: 
     for (const atom of diff.addedAtoms) {
       plan.added.push(atom.name);
       include(atom);
+    }
+    // The readers of a static that comes in as a new copy must read the copy: they come along, redirected.
+    const copied = new Set(diff.changedAtoms.filter((atom) => atom.category === 'data').map((atom) => atom.name));
+    if (copied.size > 0) {
+      // Named data pointing to a copy (read-only, or the judges restarted) needs a copy too.
+      for (const reader of namedReferrers(diff.new, copied, (referrer) => (referrer.category === 'data' ? 'follow' : 'take'))) {
+        if (includedByName.has(reader.name)) continue;
+        if (reader.category === 'function') plan.changed.push(reader.name);
+        include(reader);
+      }
     }
     for (const atom of diff.freshAtoms) {
       if (live.lookup(atom.name)) plan.retired.push(atom.name);

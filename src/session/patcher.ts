@@ -146,7 +146,7 @@ export class Patcher {
     const judgeStart = performance.now();
     const judgement = judgeEdit(
       diffs.map(({ unit, diff, objects }) => ({ crate: unit.name, diff, before: this.baselines.get(unit.key) ?? [], after: objects })),
-      this.image.symbols.has(APP_HOOK_TABLE),
+      { usesIpbp: this.image.symbols.has(APP_HOOK_TABLE), isMutable: (name) => this.reference.isMutable(name) },
       this.target,
     );
     diffMs += performance.now() - judgeStart;

@@ -45,8 +45,8 @@ describe('--no-restart reports what cannot be patched and keeps the process (exa
   }
 
   test('a changed static is reported, naming it, and the process keeps running', async () => {
-    await expectReportOnly('src/main.rs', [['LIMIT: u64 = 1000', 'LIMIT: u64 = 2000']], /static `restart_demo::LIMIT` changed/);
-    assert.match(session.stderr, /warning: cannot patch: static `restart_demo::LIMIT` changed/);
+    await expectReportOnly('src/main.rs', [['AtomicU64::new(0)', 'AtomicU64::new(5)']], /static `restart_demo::TICKS` changed/);
+    assert.match(session.stderr, /warning: cannot patch: static `restart_demo::TICKS` changed/);
   });
 
   test('a changed Cargo.toml is reported, naming it, and the process keeps running', async () => {
@@ -59,7 +59,7 @@ describe('--no-restart reports what cannot be patched and keeps the process (exa
       session,
       'src/main.rs',
       [
-        ['LIMIT: u64 = 2000', 'LIMIT: u64 = 1000'],
+        ['AtomicU64::new(5)', 'AtomicU64::new(0)'],
         ['"v1"', '"v2"'],
       ],
       written,

@@ -47,9 +47,23 @@ describe('hot restart when an edit cannot be patched (examples/restart-demo)', (
     await waitForDemoLine(session, pid, (line) => line.label === 'v2');
   });
 
-  test('a changed static initializer restarts, naming the static', async () => {
-    const line = await expectRestart('src/main.rs', [['LIMIT: u64 = 1000', 'LIMIT: u64 = 2000']], /^static `restart_demo::LIMIT` changed/, (candidate) => candidate.limit === 2000);
-    assert.equal(line.label, 'v2', 'the fresh build has the earlier patched edit too');
+  test('a static the program cannot write is patched in place: the functions that read it read the new value', async () => {
+    await editAll(session, 'src/main.rs', [['LIMIT: u64 = 1000', 'LIMIT: u64 = 2000']], written);
+    const patched = await session.waitForEvent((event) => event.event === 'patched' && event.patch === 2);
+    assert.deepEqual(patched.pids, [pid]);
+    assert.ok((patched.changed as string[]).includes('restart_demo::LIMIT'), `changed: ${patched.changed}`);
+    await waitForDemoLine(session, pid, (line) => line.limit === 2000);
+  });
+
+  test('a changed initializer of a static the program writes restarts, naming the static', async () => {
+    const line = await expectRestart(
+      'src/main.rs',
+      [['TICKS: AtomicU64 = AtomicU64::new(0)', 'TICKS: AtomicU64 = AtomicU64::new(1_000_000)']],
+      /^static `restart_demo::TICKS` changed/,
+      (candidate) => candidate.tick >= 1_000_000,
+    );
+    assert.equal(line.label, 'v2', 'the fresh build has the earlier patched edits too');
+    assert.equal(line.limit, 2000);
   });
 
   test('a changed `static mut` restarts, naming it', async () => {

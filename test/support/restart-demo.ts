@@ -6,6 +6,7 @@ import type { Event, IpbpRun } from './ipbp-run.js';
 /** One line of examples/restart-demo. */
 export interface DemoLine {
   readonly pid: number;
+  readonly tick: number;
   readonly label: string;
   readonly limit: number;
   readonly scale: number;
@@ -19,13 +20,13 @@ export interface DemoLine {
   readonly cb: number;
 }
 
-const LINE = /^pid=(\d+) tick=\d+ label=(\S+) limit=(\d+) scale=(\d+) local=(\d+) area=(\d+) note=(\S+) (\S+) ext=(\S+) cb=(\d+)$/;
+const LINE = /^pid=(\d+) tick=(\d+) label=(\S+) limit=(\d+) scale=(\d+) local=(\d+) area=(\d+) note=(\S+) (\S+) ext=(\S+) cb=(\d+)$/;
 
 export function parseDemoLine(line: string): DemoLine | undefined {
   const match = LINE.exec(line);
   if (!match) return undefined;
-  const [, pid, label, limit, scale, local, area, note, loudness, ext, cb] = match;
-  return { pid: Number(pid), label: label!, limit: Number(limit), scale: Number(scale), local: Number(local), area: Number(area), note: note!, loudness: loudness!, ext: ext!, cb: Number(cb) };
+  const [, pid, tick, label, limit, scale, local, area, note, loudness, ext, cb] = match;
+  return { pid: Number(pid), tick: Number(tick), label: label!, limit: Number(limit), scale: Number(scale), local: Number(local), area: Number(area), note: note!, loudness: loudness!, ext: ext!, cb: Number(cb) };
 }
 
 /** Waits for a line of process `pid` (from output index `from` on) for which `matches` holds. */

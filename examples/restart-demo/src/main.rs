@@ -54,6 +54,11 @@ fn scale() -> u64 {
     unsafe { SCALE }
 }
 
+#[inline(never)]
+fn limit() -> u64 {
+    LIMIT
+}
+
 /// Called through a pointer `main` takes once, before any edit.
 #[inline(never)]
 fn twice(x: u64) -> u64 {
@@ -77,9 +82,10 @@ fn main() {
         let tick = TICKS.fetch_add(1, Ordering::Relaxed);
         check(started.elapsed());
         println!(
-            "pid={} tick={tick} label={} limit={LIMIT} scale={} local={} area={} note={} {} ext={} cb={}",
+            "pid={} tick={tick} label={} limit={} scale={} local={} area={} note={} {} ext={} cb={}",
             std::process::id(),
             label(),
+            limit(),
             scale(),
             local_value(),
             area_of(shape.as_ref()),

@@ -17,7 +17,9 @@ export interface ElfImage {
   /** Names the image takes from shared libraries (`_Unwind_Resume`, libc). */
   readonly imports: ReadonlySet<string>;
   readonly buildId: string;
-  readonly loadSegments: ReadonlyArray<{ readonly address: bigint; readonly size: bigint }>;
+  readonly loadSegments: ReadonlyArray<{ readonly address: bigint; readonly size: bigint; readonly writable: boolean }>;
+  /** The range the loader makes read-only after relocating it (`PT_GNU_RELRO`): `.data.rel.ro`, the GOT. */
+  readonly relro: { readonly address: bigint; readonly size: bigint } | undefined;
   readonly tls: { readonly address: bigint; readonly size: bigint; readonly alignment: bigint } | undefined;
 }
 
@@ -31,6 +33,8 @@ const ET_EXEC = 2;
 const ET_DYN = 3;
 const PT_LOAD = 1;
 const PT_TLS = 7;
+const PT_GNU_RELRO = 0x6474e552;
+const PF_W = 2;
 const NT_GNU_BUILD_ID = 3;
 
 export function readElfImage(path: string, bytes: Uint8Array): ElfImage {
@@ -54,20 +58,23 @@ export function readElfImage(path: string, bytes: Uint8Array): ElfImage {
     symbols.set(symbol.name, { address: symbol.raw.value, size: symbol.size, kind });
   }
 
-  const loadSegments: Array<{ address: bigint; size: bigint }> = [];
+  const loadSegments: Array<{ address: bigint; size: bigint; writable: boolean }> = [];
   let tls: ElfImage['tls'];
+  let relro: ElfImage['relro'];
   const programHeaderOffset = reader.u64AsNumber('ELF program header offset', 32);
   const programHeaderCount = reader.u16('ELF program header count', 56);
   for (let i = 0; i < programHeaderCount; i++) {
     const at = programHeaderOffset + i * 56;
     const type = reader.u32('ELF program header type', at);
+    const flags = reader.u32('ELF program header flags', at + 4);
     const address = reader.u64('ELF program header address', at + 16);
     const size = reader.u64('ELF program header memory size', at + 40);
-    if (type === PT_LOAD) loadSegments.push({ address, size });
+    if (type === PT_LOAD) loadSegments.push({ address, size, writable: (flags & PF_W) !== 0 });
+    if (type === PT_GNU_RELRO) relro = { address, size };
     if (type === PT_TLS) tls = { address, size, alignment: reader.u64('ELF program header alignment', at + 48) };
   }
   const buildId = readBuildId(reader, headers.filter((h) => h.type === SHT_NOTE));
-  return { path, symbols, ambiguous, imports, buildId, loadSegments, tls };
+  return { path, symbols, ambiguous, imports, buildId, loadSegments, relro, tls };
 }
 
 function readBuildId(reader: ByteReader, notes: ReadonlyArray<{ offset: number; size: number }>): string {
