@@ -3,6 +3,7 @@ import type { Diff } from '../diff/compare.js';
 import { demangleWithoutHash } from '../diff/demangle/index.js';
 import { relocationsWithin } from '../diff/fingerprint.js';
 import { resolveTarget } from '../diff/target-identity.js';
+import { CallsiteStatics } from './callsite-statics.js';
 import { restart, type Verdict } from './verdict.js';
 
 /**
@@ -16,24 +17,27 @@ import { restart, type Verdict } from './verdict.js';
  * in as a new copy, and the patch brings along every function that reads
  * it; the old copy stays for code from before the edit. That holds unless a
  * static the program can write points to it: such a pointer would keep
- * reaching the old copy.
+ * reaching the old copy. Statics a macro made for one call site
+ * (`CallsiteStatics`) are copied even when the program writes them.
  */
 export function judgeStatics(diff: Diff, isMutable: (name: string) => boolean): Verdict[] {
   const verdicts: Verdict[] = [];
   const copied = new Set<string>();
+  const callsites = new CallsiteStatics(diff.new);
   for (const atom of diff.changedAtoms) {
     const name = demangleWithoutHash(atom.name);
     const threadLocal = threadLocalOf(name, atom);
     if (threadLocal) {
       verdicts.push(restart('statics', `thread-local \`${threadLocal}\` changed its initial value; threads that already use it would keep the old value while new threads get the new one`));
     } else if (atom.category === 'data') {
-      if (isMutable(atom.name)) verdicts.push(restart('statics', `static \`${name}\` changed (initializer, size or type); a patch would either lose its state or keep a stale value`));
+      if (isMutable(atom.name) && !callsites.has(atom.name)) verdicts.push(restart('statics', `static \`${name}\` changed (initializer, size or type); a patch would either lose its state or keep a stale value`));
       else copied.add(atom.name);
     }
   }
   if (copied.size > 0) {
     for (const holder of diff.new.atoms) {
-      if (holder.anonymous || holder.category !== 'data' || !isMutable(holder.name)) continue;
+      // A callsite static pointing to a copy is copied with it (the patch brings the statics reaching a copy).
+      if (holder.anonymous || holder.category !== 'data' || !isMutable(holder.name) || callsites.has(holder.name)) continue;
       for (const relocation of relocationsWithin(holder)) {
         const target = resolveTarget(diff.new, holder.object, relocation);
         const name = target.type === 'atom' ? target.atom.name : target.name;

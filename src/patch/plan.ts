@@ -121,7 +121,13 @@ export function planPatch(diffs: readonly Diff[], live: LiveSymbols, libraries: 
         continue;
       }
       const name = target.type === 'atom' ? target.atom.name : target.name;
-      if (includedByName.has(name) || plan.dynamic.has(name) || bind(name, referrer)) continue;
+      if (includedByName.has(name) || plan.dynamic.has(name)) continue;
+      // A local the process defines in several objects (a generic's copy per crate): the new build's own copy comes along.
+      if (live.isAmbiguous(name) && target.type === 'atom' && target.atom.symbol?.binding === 'local') {
+        include(target.atom);
+        continue;
+      }
+      if (bind(name, referrer)) continue;
       if (live.isImported(name)) {
         // Shared-library symbols stay undefined; dlopen resolves them in the process's global scope.
         plan.dynamic.add(name);
@@ -162,8 +168,14 @@ export function planPatch(diffs: readonly Diff[], live: LiveSymbols, libraries: 
   }
 
   const retired = new Set(plan.retired);
+  const edited = new Set(plan.changed);
   for (const atom of plan.atoms) {
     if (atom.anonymous || atom.category !== 'function' || retired.has(atom.name)) continue;
+    if (live.isAmbiguous(atom.name)) {
+      // Copies brought along for new code replace nothing; an edited one would need the right copy redirected.
+      if (edited.has(atom.name)) plan.unpatchable.push(`\`${atom.name}\` names several functions in the running program; ipbp cannot tell which one to redirect`);
+      continue;
+    }
     if (live.entriesOf(atom.name).length > 0) plan.redirected.push(atom.name);
   }
   plan.unpatchable.splice(0, plan.unpatchable.length, ...new Set(plan.unpatchable));
