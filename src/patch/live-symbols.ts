@@ -78,6 +78,17 @@ export class LiveSymbols {
     return this.image.loadSegments.some((segment) => segment.writable && address >= segment.address && address < segment.address + segment.size);
   }
 
+  /** The program's TLS template, if it has thread-locals. */
+  get tlsTemplate(): ElfImage['tls'] {
+    return this.image.tls;
+  }
+
+  /** Where the program's thread-local `name` sits in its TLS template (the same in every process of the build). */
+  threadLocalOffset(name: string): bigint | undefined {
+    const symbol = this.image.symbols.get(name);
+    return symbol?.kind === 'tls' && !this.image.ambiguous.has(name) ? symbol.address : undefined;
+  }
+
   /** The executable's functions at the address of `name`'s original, itself included. */
   functionsSharingCodeWith(name: string): readonly string[] {
     const original = this.retired.has(name) ? undefined : this.original.get(name);

@@ -6,6 +6,7 @@ import type { Target } from '../targets/target.js';
 import type { FrameRecord } from './eh-frame.js';
 import { type OutputRelocation, type OutputSection, type OutputSymbol, SHT_NOBITS, SHT_PROGBITS, writeElfObject } from './elf-object-writer.js';
 import type { PatchPlan } from './plan.js';
+import { R_X86_64_PC32, type ThreadLocalAccess, threadLocalAccess, writeValue } from './thread-locals.js';
 
 const SHF_WRITE = 0x1n;
 const SHF_ALLOC = 0x2n;
@@ -69,16 +70,72 @@ export function buildPatchObject(plan: PatchPlan, target: Target): Buffer {
     return { symbol: external, addend: target.addend };
   };
 
+  const slots = new ThreadLocalSlots(sections, symbols);
   plan.atoms.forEach((atom, i) => {
     const section = sections[i]!;
     for (const relocation of relocationsWithin(atom)) {
+      const offset = relocation.offset - atom.offset;
+      if (relocation.kind === 'tls') {
+        const access = threadLocalAccessOf(plan, atom, relocation);
+        if (access.type === 'value') writeValue(section.data, offset, access.width, access.value);
+        else section.relocations.push({ offset, type: R_X86_64_PC32, symbol: slots.symbolFor(access.contents), addend: relocation.addend });
+        continue;
+      }
       const { symbol, addend } = targetSymbol(atom, relocation);
-      section.relocations.push({ offset: relocation.offset - atom.offset, type: relocation.raw.type, symbol, addend });
+      section.relocations.push({ offset, type: relocation.raw.type, symbol, addend });
     }
   });
 
   if (plan.frames.fdes.length > 0) sections.push(frameSection(plan.frames.cies, plan.frames.fdes, targetSymbol, target.patchObject.unwindSectionType));
   return writeElfObject(target.patchObject.machine, sections, symbols);
+}
+
+/** How `atom` reaches one of the program's thread-locals (the plan checked it is one). */
+function threadLocalAccessOf(plan: PatchPlan, atom: Atom, relocation: Relocation): ThreadLocalAccess & object {
+  const template = plan.tlsTemplate;
+  if (!template) throw new Error(`${atom.name}: a thread-local access in a program without TLS`);
+  let offset = 0n;
+  let addend = relocation.addend;
+  if (relocation.raw.typeName !== 'R_X86_64_TLSLD') {
+    const index = plan.indexOf.get(atom.object);
+    if (!index) throw new Error(`no index for ${atom.object.path}`);
+    const target = resolveTarget(index, atom.object, relocation);
+    const name = target.type === 'atom' ? target.atom.name : target.name;
+    const known = plan.threadLocals.get(name);
+    if (known === undefined) throw new Error(`${atom.name}: the thread-local ${name} is not in the plan`);
+    offset = known;
+    addend = target.addend;
+  }
+  const access = threadLocalAccess(relocation, offset, addend, template);
+  if (typeof access === 'string') throw new Error(`${atom.name}: ${access}`);
+  return access;
+}
+
+/**
+ * The GOT-style slots the patch carries for thread-local accesses: read-only
+ * data, one symbol per distinct contents.
+ */
+class ThreadLocalSlots {
+  private readonly byContents = new Map<string, OutputSymbol>();
+
+  constructor(
+    private readonly sections: OutputSection[],
+    private readonly symbols: OutputSymbol[],
+  ) {}
+
+  symbolFor(contents: readonly bigint[]): OutputSymbol {
+    const key = contents.join(',');
+    const known = this.byContents.get(key);
+    if (known) return known;
+    const data = new Uint8Array(contents.length * 8);
+    contents.forEach((value, i) => writeValue(data, i * 8, 8, value));
+    const section: OutputSection = { name: '.rodata.ipbp.tls', type: SHT_PROGBITS, flags: SHF_ALLOC, alignment: 8, data, relocations: [] };
+    this.sections.push(section);
+    const symbol: OutputSymbol = { name: `__ipbp_tls_${this.byContents.size}`, binding: 'local', visibility: 'default', type: 'object', section, value: 0, size: data.length };
+    this.symbols.push(symbol);
+    this.byContents.set(key, symbol);
+    return symbol;
+  }
 }
 
 /** Lay the chosen CIEs and FDEs out anew, fixing each FDE's pointer back to its CIE. */

@@ -1,13 +1,14 @@
 import type { Atom, AtomIndex } from '../diff/atoms.js';
 import type { Diff } from '../diff/compare.js';
 import { relocationsWithin } from '../diff/fingerprint.js';
-import { isRustSymbol } from '../diff/demangle/index.js';
+import { demangleWithoutHash, isRustSymbol } from '../diff/demangle/index.js';
 import { namedReferrers } from '../diff/referrers.js';
 import { resolveTarget } from '../diff/target-identity.js';
 import type { ObjectFile, Relocation } from '../object/model.js';
 import { type FrameRecord, selectFrames } from './eh-frame.js';
 import type { LibraryIndex } from './library-index.js';
 import type { LiveSymbols } from './live-symbols.js';
+import type { TlsTemplate } from './thread-locals.js';
 
 /** What goes into one patch, and why a patch may be impossible. */
 export interface PatchPlan {
@@ -30,6 +31,10 @@ export interface PatchPlan {
   /** Functions patched only because code above them moved (their panic locations changed). */
   readonly moved: string[];
   readonly added: string[];
+  /** Thread-locals of the running program the patch reaches: name -> offset in its TLS template. */
+  readonly threadLocals: Map<string, bigint>;
+  /** The program's TLS template, to resolve those accesses (`thread-locals.ts`). */
+  readonly tlsTemplate: TlsTemplate | undefined;
   /** Reasons the change cannot be applied by patching. Empty when it can. */
   readonly unpatchable: string[];
   /** Unwind records (CIEs, FDEs) of the included functions. */
@@ -53,7 +58,7 @@ export function planPatch(diffs: readonly Diff[], live: LiveSymbols, libraries: 
     for (const object of diff.new.objects) indexOf.set(object, diff.new);
     for (const [name, atoms] of diff.new.byName) if (!newByName.has(name)) newByName.set(name, atoms[0]!);
   }
-  const plan: PatchPlan = { atoms: [], bindings: new Map(), dynamic: new Set(), redirected: [], retired: [], changed: [], moved: [], added: [], unpatchable: [], frames: { cies: [], fdes: [] }, indexOf };
+  const plan: PatchPlan = { atoms: [], bindings: new Map(), dynamic: new Set(), redirected: [], retired: [], changed: [], moved: [], added: [], threadLocals: new Map(), tlsTemplate: live.tlsTemplate, unpatchable: [], frames: { cies: [], fdes: [] }, indexOf };
   const includedByName = new Map<string, Atom>();
   const included = new Set<Atom>();
   const queue: Atom[] = [];
@@ -74,7 +79,7 @@ export function planPatch(diffs: readonly Diff[], live: LiveSymbols, libraries: 
     }
     const symbol = live.lookup(name);
     if (!symbol) return false;
-    if (symbol.kind === 'tls') plan.unpatchable.push(`\`${referrer}\` uses the thread-local \`${name}\`; thread-locals in patches are not supported yet`);
+    if (symbol.kind === 'tls') plan.unpatchable.push(`\`${referrer}\` refers to the thread-local \`${name}\` other than through thread-local storage`);
     plan.bindings.set(name, symbol.address);
     return true;
   };
@@ -107,12 +112,27 @@ export function planPatch(diffs: readonly Diff[], live: LiveSymbols, libraries: 
     }
   }
 
+  // The program's own thread-locals resolve to constants (thread-locals.ts); new ones would need TLS of the patch's own.
+  const followThreadLocal = (index: AtomIndex, object: ObjectFile, relocation: Relocation, referrer: string): void => {
+    if (!plan.tlsTemplate) {
+      plan.unpatchable.push(`\`${referrer}\` uses thread-local storage, which the running program has none of`);
+      return;
+    }
+    // The module's own base (local dynamic): the program's block, whichever variable the relocation names.
+    if (relocation.raw.typeName === 'R_X86_64_TLSLD') return;
+    const target = resolveTarget(index, object, relocation);
+    const name = target.type === 'atom' ? target.atom.name : target.name;
+    const offset = live.threadLocalOffset(name);
+    if (offset !== undefined) plan.threadLocals.set(name, offset);
+    else plan.unpatchable.push(`\`${referrer}\` uses the thread-local \`${demangleWithoutHash(name)}\`, which the running program does not have; thread-locals new in an edit cannot be patched in yet`);
+  };
+
   const follow = (object: ObjectFile, relocations: readonly Relocation[], referrer: string): void => {
     const index = indexOf.get(object);
     if (!index) return;
     for (const relocation of relocations) {
       if (relocation.kind === 'tls') {
-        plan.unpatchable.push(`\`${referrer}\` accesses thread-local storage (${relocation.raw.typeName}); thread-locals in patches are not supported yet`);
+        followThreadLocal(index, object, relocation, referrer);
         continue;
       }
       const target = resolveTarget(index, object, relocation);

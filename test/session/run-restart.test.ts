@@ -70,6 +70,18 @@ describe('hot restart when an edit cannot be patched (examples/restart-demo)', (
     await expectRestart('src/main.rs', [['SCALE: u64 = 1;', 'SCALE: u64 = 3;']], /^static `restart_demo::SCALE` changed/, (line) => line.scale === 3);
   });
 
+  test("a function that reads a thread-local is patched in place, and reads the thread's own value", async () => {
+    const patches = await countEvents(session, 'patched');
+    await editAll(session, 'src/main.rs', [['LOCAL.with(|cell| cell.get())', 'LOCAL.with(|cell| cell.get() * 10)']], written);
+    const patched = await waitForNthEvent(session, 'patched', patches + 1);
+    assert.deepEqual(patched.pids, [pid]);
+    assert.deepEqual(patched.changed, ['restart_demo::local_value::{{closure}}']);
+    await waitForDemoLine(session, pid, (line) => line.local === 70);
+    await editAll(session, 'src/main.rs', [['LOCAL.with(|cell| cell.get() * 10)', 'LOCAL.with(|cell| cell.get())']], written);
+    await waitForNthEvent(session, 'patched', patches + 2);
+    await waitForDemoLine(session, pid, (line) => line.local === 7);
+  });
+
   test('a changed thread_local! initial value restarts, naming the thread-local', async () => {
     await expectRestart('src/main.rs', [['Cell::new(7)', 'Cell::new(8)']], /^thread-local `restart_demo::LOCAL` changed its initial value/, (line) => line.local === 8);
   });

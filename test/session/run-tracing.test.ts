@@ -60,4 +60,14 @@ describe('a tracing-instrumented tokio service (examples/tracing-service)', () =
     const { line } = await session.waitForLine(/INFO serve\{request=\d+\}: served request=\d+ answer=\d+$/, from);
     assert.ok(requestOf(line)! > lastRequestBefore(from));
   });
+
+  test("the program's first `println!` patches in place: the patch reaches std's thread-locals", async () => {
+    const from = session.stdout.length;
+    await session.edit('src/main.rs', '    request * 2', '    println!("plain line for request {request}");\n    request * 2');
+    const patched = await session.waitForEvent((event) => event.event === 'patched' && event.patch === 4);
+    assert.deepEqual(patched.pids, [pid]);
+    const { line } = await session.waitForLine(/^plain line for request \d+$/, from);
+    assert.ok(Number(/\d+/.exec(line)![0]) > lastRequestBefore(from), 'same process, same counter');
+    assert.equal((await session.events()).filter((event) => event.event === 'restart').length, 0, 'no restart');
+  });
 });
