@@ -3,6 +3,8 @@ import { type Atom, type AtomIndex, indexAtoms } from './atoms.js';
 import { closureIdentity } from './closure-identity.js';
 import { demangleWithoutHash } from './demangle/index.js';
 import { Fingerprinter } from './fingerprint.js';
+import type { Hasher } from './hasher.js';
+import { sameContent } from './same-content.js';
 
 export interface ChangedSymbol {
   /** The raw symbol name. */
@@ -44,11 +46,12 @@ export interface Diff {
   readonly movedAtoms: ReadonlySet<Atom>;
 }
 
-export function diffObjects(oldObjects: readonly ObjectFile[], newObjects: readonly ObjectFile[]): Diff {
+/** `newHasher`: how fingerprints are digested (tests weaken it). */
+export function diffObjects(oldObjects: readonly ObjectFile[], newObjects: readonly ObjectFile[], newHasher?: () => Hasher): Diff {
   const oldIndex = indexAtoms(oldObjects);
   const newIndex = indexAtoms(newObjects);
-  const oldFingerprints = new Fingerprinter(oldIndex);
-  const newFingerprints = new Fingerprinter(newIndex);
+  const oldFingerprints = new Fingerprinter(oldIndex, false, newHasher);
+  const newFingerprints = new Fingerprinter(newIndex, false, newHasher);
   const report: DiffReport = { functions: emptyGroup(), data: emptyGroup() };
   const changedAtoms: Atom[] = [];
   const addedAtoms: Atom[] = [];
@@ -61,7 +64,9 @@ export function diffObjects(oldObjects: readonly ObjectFile[], newObjects: reado
       addedAtoms.push(representative);
       continue;
     }
-    if (fingerprintSet(oldFingerprints, oldAtoms) !== fingerprintSet(newFingerprints, newAtoms)) changedAtoms.push(representative);
+    if (fingerprintSet(oldFingerprints, oldAtoms) !== fingerprintSet(newFingerprints, newAtoms) || !sameAtoms(oldIndex, oldAtoms, newIndex, newAtoms)) {
+      changedAtoms.push(representative);
+    }
   }
   for (const [name, oldAtoms] of oldIndex.byName) {
     if (!newIndex.byName.has(name)) removed.push(oldAtoms[0]!);
@@ -121,6 +126,14 @@ function pairRenamed(removed: Atom[], added: Atom[], oldPrints: Fingerprinter, n
 
 function renumberedPath(symbol: string): string {
   return demangleWithoutHash(symbol).replace(/#\d+\}/g, '}');
+}
+
+/**
+ * Equal fingerprints, confirmed in full: each new copy (COMDAT copies, locals
+ * of one name) has an old copy with the same content.
+ */
+function sameAtoms(oldIndex: AtomIndex, oldAtoms: readonly Atom[], newIndex: AtomIndex, newAtoms: readonly Atom[]): boolean {
+  return newAtoms.every((neu) => oldAtoms.some((old) => sameContent(oldIndex, old, newIndex, neu)));
 }
 
 function fingerprintSet(fingerprints: Fingerprinter, atoms: readonly Atom[]): string {
