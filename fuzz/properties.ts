@@ -204,10 +204,10 @@ export function regressionCases(directory: string): ObjectCase[] {
 // Message decoder
 
 /** What each tag's fields are, for generating valid payloads; see also LAYOUTS in seeds.ts. */
-const SCHEMA: Readonly<Record<number, readonly ('u8bool' | 'u32' | 'u64' | 'bytes' | 'string' | 'redirects')[]>> = {
+const SCHEMA: Readonly<Record<number, readonly ('u8bool' | 'u32' | 'u64' | 'bytes' | 'string' | 'redirects' | 'stacks')[]>> = {
   1: ['u32', 'u32', 'bytes', 'string', 'u64', 'u64', 'u64'],
-  2: ['u32', 'bytes', 'string', 'u64', 'redirects', 'u64'],
-  3: ['u32', 'u8bool', 'string', 'u64', 'u64'],
+  2: ['u32', 'bytes', 'string', 'u64', 'redirects', 'u64', 'string'],
+  3: ['u32', 'u8bool', 'string', 'u64', 'u64', 'u8bool', 'stacks'],
   4: ['string'],
   5: ['bytes'],
   6: ['bytes', 'bytes'],
@@ -240,6 +240,26 @@ const fieldArbitraries = {
     list.forEach((r, i) => out.set(r, 4 + 16 * i));
     return out;
   }),
+  // Thread stacks: tid, status (0-2 valid), frame count, frames.
+  stacks: fc
+    .array(
+      fc.tuple(
+        u32Bytes,
+        fc.oneof({ weight: 9, arbitrary: fc.integer({ min: 0, max: 2 }) }, { weight: 1, arbitrary: fc.integer({ min: 3, max: 255 }) }),
+        fc.array(u64Bytes, { maxLength: 5 }),
+      ),
+      { maxLength: 4 },
+    )
+    .map((stacks) => {
+      const u32 = (value: number): Uint8Array => {
+        const out = new Uint8Array(4);
+        new DataView(out.buffer).setUint32(0, value, true);
+        return out;
+      };
+      const parts: Uint8Array[] = [u32(stacks.length)];
+      for (const [tid, status, frames] of stacks) parts.push(tid, Uint8Array.of(status), u32(frames.length), ...frames);
+      return joinAll(parts);
+    }),
 } as const;
 
 function joinAll(parts: readonly Uint8Array[]): Uint8Array {

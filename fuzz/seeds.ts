@@ -303,7 +303,7 @@ export function goldenPayloads(): Uint8Array[] {
     .map((name) => new Uint8Array(readFileSync(join(directory, name))).subarray(4));
 }
 
-type WireField = 'u8' | 'u32' | 'u64' | 'bytes' | 'redirects';
+type WireField = 'u8' | 'u32' | 'u64' | 'bytes' | 'redirects' | 'stacks';
 
 /**
  * The field layout of each message tag, written out again from the protocol
@@ -313,8 +313,8 @@ type WireField = 'u8' | 'u32' | 'u64' | 'bytes' | 'redirects';
  */
 const LAYOUTS: Readonly<Record<number, readonly WireField[]>> = {
   1: ['u32', 'u32', 'bytes', 'bytes', 'u64', 'u64', 'u64'],
-  2: ['u32', 'bytes', 'bytes', 'u64', 'redirects', 'u64'],
-  3: ['u32', 'u8', 'bytes', 'u64', 'u64'],
+  2: ['u32', 'bytes', 'bytes', 'u64', 'redirects', 'u64', 'bytes'],
+  3: ['u32', 'u8', 'bytes', 'u64', 'u64', 'u8', 'stacks'],
   4: ['bytes'],
   5: ['bytes'],
   6: ['bytes', 'bytes'],
@@ -336,7 +336,19 @@ export function payloadRegions(payload: Uint8Array): Region[] {
     regions.push({ start: at, length: width });
     if (field === 'bytes') at += 4 + v.getUint32(at, true);
     else if (field === 'redirects') at += 4 + 16 * v.getUint32(at, true);
+    else if (field === 'stacks') at = stackRegions(payload, v, at, regions);
     else at += width;
   }
   return regions;
+}
+
+/** The tid, status and frame count of each stack in a patch-result (`at`: the stack count); returns where they end. */
+function stackRegions(payload: Uint8Array, v: DataView, at: number, regions: Region[]): number {
+  const count = v.getUint32(at, true);
+  at += 4;
+  for (let i = 0; i < count && at + 9 <= payload.length; i++) {
+    regions.push({ start: at, length: 4 }, { start: at + 4, length: 1 }, { start: at + 5, length: 4 });
+    at += 9 + 8 * v.getUint32(at + 5, true);
+  }
+  return at;
 }

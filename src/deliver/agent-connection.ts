@@ -5,7 +5,7 @@
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import { encodeFrame, FrameSplitter } from './frames.js';
-import { decodeMessage, encodeMessage, PROTOCOL_VERSION, type HelloMessage, type Message, type Redirect } from './protocol.js';
+import { decodeMessage, encodeMessage, PROTOCOL_VERSION, type HelloMessage, type Message, type Redirect, type ThreadStack } from './protocol.js';
 
 export interface LoadPatchRequest {
   readonly patchId: number;
@@ -31,6 +31,8 @@ export interface PatchResult {
   readonly redirectUs: bigint;
   /** Refused because only a restart can apply it; nothing was loaded. */
   readonly needsRestart: boolean;
+  /** On success, where every other thread of the app was executing while the patch's jumps were written (see `PatchResultMessage`). */
+  readonly stacks: readonly ThreadStack[];
 }
 
 /** Rejects every request still waiting when the connection goes away. */
@@ -127,8 +129,8 @@ export class AgentConnection extends EventEmitter<AgentConnectionEvents> {
           this.finish(`protocol error: the agent answered patch ${message.patchId} but ${expected} was expected`);
           return;
         }
-        const { patchId, ok, message: text, loadUs, redirectUs, needsRestart } = message;
-        request.resolve({ patchId, ok, message: text, loadUs, redirectUs, needsRestart });
+        const { patchId, ok, message: text, loadUs, redirectUs, needsRestart, stacks } = message;
+        request.resolve({ patchId, ok, message: text, loadUs, redirectUs, needsRestart, stacks });
         return;
       }
       case 'log':

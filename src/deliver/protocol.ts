@@ -14,7 +14,7 @@ import { WireWriter } from './wire-writer.js';
 
 export { ProtocolError } from './protocol-error.js';
 
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 
 const TAG = { hello: 1, 'load-patch': 2, 'patch-result': 3, log: 4, challenge: 5, auth: 6, 'auth-ok': 7 } as const;
 
@@ -59,6 +59,33 @@ export interface LoadPatchMessage {
   readonly migrations: string;
 }
 
+/**
+ * How much of a stopped thread's stack the agent could walk:
+ * - `complete`: every frame of the thread is listed (the walk reached its outermost frame);
+ * - `truncated`: the stack is deeper than the agent records; its innermost frames are listed;
+ * - `unknown`: the walk could not go past the last frame listed (no unwind
+ *   information for it, or an unreadable stack); what the thread runs beyond it is unknown.
+ */
+export type StackStatus = 'complete' | 'truncated' | 'unknown';
+
+/** On the wire, a status is its index here. */
+const STACK_STATUSES: readonly StackStatus[] = ['complete', 'truncated', 'unknown'];
+
+/** The fewest bytes one stack takes on the wire: tid, status, frame count. */
+const STACK_MIN_BYTES = 4 + 1 + 4;
+
+/** Where one thread of the app was executing while the agent had the other threads stopped. */
+export interface ThreadStack {
+  readonly tid: number;
+  readonly status: StackStatus;
+  /**
+   * The program counter, then the return addresses of its callers, innermost
+   * first. A frame a signal interrupted (the thread was in a signal handler)
+   * is listed by its program counter, not a return address.
+   */
+  readonly frames: readonly bigint[];
+}
+
 /** agent -> CLI, answering each `load-patch` in order. */
 export interface PatchResultMessage {
   readonly type: 'patch-result';
@@ -71,6 +98,13 @@ export interface PatchResultMessage {
   readonly redirectUs: bigint;
   /** Refused because only a restart can apply it (a layout change the app has no migration for); nothing was loaded. */
   readonly needsRestart: boolean;
+  /**
+   * On success, every other thread's stack as recorded while the patch's
+   * jumps were written, one per thread (the agent's own thread, which wrote
+   * them, is not listed). Empty on failure, and when the patch redirected
+   * nothing (no thread was stopped).
+   */
+  readonly stacks: readonly ThreadStack[];
 }
 
 /** agent -> CLI, a warning to show the developer. */
@@ -135,6 +169,15 @@ export function encodeMessage(message: Message): Buffer {
       out.u64('patch-result.load_us', message.loadUs);
       out.u64('patch-result.redirect_us', message.redirectUs);
       out.u8('patch-result.needs_restart', message.needsRestart ? 1 : 0);
+      out.u32('patch-result.stack_count', message.stacks.length);
+      for (const stack of message.stacks) {
+        out.u32('patch-result.stack.tid', stack.tid);
+        const status = STACK_STATUSES.indexOf(stack.status);
+        if (status < 0) throw new ProtocolError(`patch-result.stack.status: ${String(stack.status)} is not a stack status`);
+        out.u8('patch-result.stack.status', status);
+        out.u32('patch-result.stack.frame_count', stack.frames.length);
+        for (const frame of stack.frames) out.u64('patch-result.stack.frame', frame);
+      }
       break;
     case 'log':
       out.string('log.message', message.message);
@@ -203,6 +246,7 @@ function decodeFields(input: WireReader, tag: number): Message {
         loadUs: input.u64('patch-result.load_us'),
         redirectUs: input.u64('patch-result.redirect_us'),
         needsRestart: input.bool('patch-result.needs_restart'),
+        stacks: decodeStacks(input),
       };
     case TAG.log:
       return { type: 'log', message: input.string('log.message') };
@@ -215,6 +259,23 @@ function decodeFields(input: WireReader, tag: number): Message {
     default:
       throw new ProtocolError(`unknown message tag ${tag}`);
   }
+}
+
+function decodeStacks(input: WireReader): ThreadStack[] {
+  const count = input.u32('patch-result.stack_count');
+  // Counts are checked against what is left before reading on, as for redirects.
+  if (count * STACK_MIN_BYTES > input.remaining) input.fail('patch-result.stacks', `${count} stacks need at least ${count * STACK_MIN_BYTES} bytes`);
+  const stacks: ThreadStack[] = [];
+  for (let i = 0; i < count; i++) {
+    const tid = input.u32('patch-result.stack.tid');
+    const status = input.oneOf('patch-result.stack.status', STACK_STATUSES);
+    const frameCount = input.u32('patch-result.stack.frame_count');
+    if (frameCount * 8 > input.remaining) input.fail('patch-result.stack.frames', `${frameCount} frames need ${frameCount * 8} bytes`);
+    const frames: bigint[] = [];
+    for (let j = 0; j < frameCount; j++) frames.push(input.u64('patch-result.stack.frame'));
+    stacks.push({ tid, status, frames });
+  }
+  return stacks;
 }
 
 function unreachable(value: never): never {

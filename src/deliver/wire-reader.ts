@@ -44,6 +44,18 @@ export class WireReader {
     return value === 1;
   }
 
+  /** A one-byte index into `values`; an error points at the byte itself, as for `bool`. */
+  oneOf<T>(field: string, values: readonly T[]): T {
+    const value = this.u8(field);
+    if (value >= values.length) {
+      this.offset -= 1;
+      const indices = values.map((_, index) => String(index));
+      const expected = indices.length > 1 ? `${indices.slice(0, -1).join(', ')} or ${indices.at(-1)}` : (indices[0] ?? 'nothing');
+      this.fail(field, `expected ${expected}, got ${value}`);
+    }
+    return values[value]!;
+  }
+
   u32(field: string): number {
     this.need(field, 4);
     const value = this.view.getUint32(this.offset, true);

@@ -5,6 +5,7 @@ import { codegenOption, depInfoFileName, rlibFileName } from '../capture/capture
 import { affectedCrates, type CrateUnit } from '../capture/crate-graph.js';
 import { readDepInfo } from '../capture/dep-info.js';
 import { CompileError, type CompiledCrate, recompileCrate } from '../compile/recompile.js';
+import type { ThreadStack } from '../deliver/protocol.js';
 import { type Diff, diffObjects } from '../diff/compare.js';
 import { demangleWithoutHash } from '../diff/demangle/index.js';
 import type { ElfImage } from '../object/elf/image.js';
@@ -354,7 +355,8 @@ export class Patcher {
     }
   }
 
-  private async applyTo(state: ProcessState, patch: BuiltPatch): Promise<{ linkMs: number; loadMs: number }> {
+  /** Links and loads `patch` into one process; `activeStacks`: where its other threads were while the jumps were written (the agent's report, undecided here). */
+  private async applyTo(state: ProcessState, patch: BuiltPatch): Promise<{ linkMs: number; loadMs: number; activeStacks: readonly ThreadStack[] }> {
     const linkStart = performance.now();
     const bindings = new Map<string, bigint>();
     for (const name of patch.bindingNames) {
@@ -389,7 +391,7 @@ export class Patcher {
       this.reference.addPatch(linked.symbols);
     }
     state.appliedPatches.add(patch.id);
-    return { linkMs, loadMs };
+    return { linkMs, loadMs, activeStacks: result.stacks };
   }
 }
 

@@ -60,6 +60,25 @@ const golden: ReadonlyArray<readonly [string, Message]> = [
       loadUs: 1234n,
       redirectUs: 0x1_0000_0001n,
       needsRestart: true,
+      stacks: [],
+    },
+  ],
+  [
+    'patch-result-stacks.bin',
+    {
+      type: 'patch-result',
+      patchId: 8,
+      ok: true,
+      message: '',
+      loadUs: 812n,
+      redirectUs: 97n,
+      needsRestart: false,
+      stacks: [
+        { tid: 4242, status: 'complete', frames: [0x5555_5555_5142n, 0x5555_5555_6a1dn, 0x7fff_f7c2_7d8fn] },
+        { tid: 4243, status: 'truncated', frames: [0x5555_5155_5004n, 0xffff_ffff_ffff_ffffn] },
+        { tid: 4244, status: 'unknown', frames: [0x7fff_f7c9_4ac3n] },
+        { tid: 0xffff_fffe, status: 'unknown', frames: [] },
+      ],
     },
   ],
   ['log.bin', { type: 'log', message: 'thread 17 was slow to stop ✓' }],
@@ -95,7 +114,7 @@ describe('golden fixtures (shared with the Rust agent)', () => {
     for (const [name] of golden) {
       const payload = onlyPayload(fixture(name));
       for (let cut = 0; cut < payload.length; cut++) {
-        assertThrowsProtocolError(() => decodeMessage(payload.subarray(0, cut)), /truncated|redirects need/);
+        assertThrowsProtocolError(() => decodeMessage(payload.subarray(0, cut)), /truncated|redirects need|stacks need|frames need/);
       }
     }
   });
@@ -111,10 +130,35 @@ describe('decodeMessage', () => {
     assertThrowsProtocolError(() => decodeMessage(Buffer.of(0)), /unknown message tag 0/);
     assertThrowsProtocolError(() => decodeMessage(Buffer.of(9, 1, 2)), /unknown message tag 9/);
     assertThrowsProtocolError(() => decodeMessage(Buffer.alloc(0)), /tag at offset 0: needs 1 bytes/);
-    const result = encodeMessage({ type: 'patch-result', patchId: 1, ok: true, message: '', loadUs: 0n, redirectUs: 0n, needsRestart: false });
+    const result = encodeMessage({
+      type: 'patch-result',
+      patchId: 1,
+      ok: true,
+      message: '',
+      loadUs: 0n,
+      redirectUs: 0n,
+      needsRestart: false,
+      stacks: [{ tid: 1, status: 'complete', frames: [2n] }],
+    });
     result[5] = 2;
     assertThrowsProtocolError(() => decodeMessage(result), /patch-result\.ok at offset 5: expected 0 or 1, got 2/);
+    // The first stack's status: after tag, id, ok, message, the timings, needs_restart, the count and the tid.
+    const statusAt = 1 + 4 + 1 + 4 + 8 + 8 + 1 + 4 + 4;
+    result[5] = 1;
+    result[statusAt] = 3;
+    assertThrowsProtocolError(() => decodeMessage(result), new RegExp(`^patch-result\\.stack\\.status at offset ${statusAt}: expected 0, 1 or 2, got 3$`));
     assertThrowsProtocolError(() => decodeMessage(Buffer.of(4, 2, 0, 0, 0, 0xc3, 0x28)), /log\.message at offset 1: not valid UTF-8/);
+  });
+
+  it('refuses stack and frame counts larger than the payload, as the Rust decoder words it', () => {
+    const head = encodeMessage({ type: 'patch-result', patchId: 1, ok: true, message: '', loadUs: 0n, redirectUs: 0n, needsRestart: false, stacks: [] });
+    const countAt = head.length - 4;
+    const stacks = Buffer.from(head);
+    stacks.writeUInt32LE(0xffff_ffff, countAt);
+    assertThrowsProtocolError(() => decodeMessage(stacks), new RegExp(`^patch-result\\.stacks at offset ${head.length}: 4294967295 stacks need at least 38654705655 bytes$`));
+    const frames = Buffer.concat([head, Buffer.from([7, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff])]);
+    frames.writeUInt32LE(1, countAt);
+    assertThrowsProtocolError(() => decodeMessage(frames), new RegExp(`^patch-result\\.stack\\.frames at offset ${frames.length}: 4294967295 frames need 34359738360 bytes$`));
   });
 
   it('refuses a redirect count larger than the payload', () => {
@@ -127,6 +171,12 @@ describe('decodeMessage', () => {
 
 describe('encodeMessage', () => {
   it('refuses values that do not fit their wire type', () => {
+    const result = { type: 'patch-result', patchId: 1, ok: true, message: '', loadUs: 0n, redirectUs: 0n, needsRestart: false } as const;
+    assertThrowsProtocolError(() => encodeMessage({ ...result, stacks: [{ tid: -1, status: 'complete', frames: [] }] }), /stack\.tid: -1 is not a u32/);
+    assertThrowsProtocolError(
+      () => encodeMessage({ ...result, stacks: [{ tid: 1, status: 'running' as unknown as 'complete', frames: [] }] }),
+      /stack\.status: running is not a stack status/,
+    );
     assertThrowsProtocolError(
       () => encodeMessage({ type: 'load-patch', patchId: -1, buildId, path: '', base: 0n, redirects: [], hooks: 0n, migrations: '' }),
       /patch_id: -1 is not a u32/,
@@ -206,6 +256,10 @@ const anyMessage: fc.Arbitrary<Message> = fc.oneof(
     loadUs: u64,
     redirectUs: u64,
     needsRestart: fc.boolean(),
+    stacks: fc.array(
+      fc.record({ tid: u32, status: fc.constantFrom('complete' as const, 'truncated' as const, 'unknown' as const), frames: fc.array(u64, { maxLength: 6 }) }),
+      { maxLength: 4 },
+    ),
   }),
   fc.record({ type: fc.constant('log' as const), message: text }),
   fc.record({ type: fc.constant('challenge' as const), nonce: blob }),

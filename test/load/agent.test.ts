@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,7 +18,7 @@ import { promisify } from 'node:util';
 import { ensureAgentBuilt } from '../../src/load/agent-build.js';
 import { AgentDisconnectedError, type AgentConnection } from '../../src/deliver/agent-connection.js';
 import { encodeFrame, FrameSplitter, MAX_PAYLOAD_BYTES } from '../../src/deliver/frames.js';
-import { decodeMessage, encodeMessage, type HelloMessage, type Message, PROTOCOL_VERSION } from '../../src/deliver/protocol.js';
+import { decodeMessage, encodeMessage, type HelloMessage, type Message, PROTOCOL_VERSION, type ThreadStack } from '../../src/deliver/protocol.js';
 import { PatchServer } from '../../src/deliver/server.js';
 import { repositoryUrl } from '../support/repository.js';
 
@@ -131,9 +131,13 @@ describe('PatchServer with a scripted agent', () => {
     agent.send({ type: 'log', message: 'slow thread' });
     assert.equal((await logged)[1], 'slow thread');
 
-    agent.send({ type: 'patch-result', patchId: 1, ok: true, message: '', loadUs: 10n, redirectUs: 20n, needsRestart: false });
-    agent.send({ type: 'patch-result', patchId: 2, ok: false, message: 'no', loadUs: 0n, redirectUs: 0n, needsRestart: false });
-    assert.deepEqual(await first, { patchId: 1, ok: true, message: '', loadUs: 10n, redirectUs: 20n, needsRestart: false });
+    const stacks: ThreadStack[] = [
+      { tid: 1235, status: 'complete', frames: [0x5555_0000_1234n, 0x5555_0000_5678n] },
+      { tid: 1236, status: 'unknown', frames: [0x7fff_0000_9abcn] },
+    ];
+    agent.send({ type: 'patch-result', patchId: 1, ok: true, message: '', loadUs: 10n, redirectUs: 20n, needsRestart: false, stacks });
+    agent.send({ type: 'patch-result', patchId: 2, ok: false, message: 'no', loadUs: 0n, redirectUs: 0n, needsRestart: false, stacks: [] });
+    assert.deepEqual(await first, { patchId: 1, ok: true, message: '', loadUs: 10n, redirectUs: 20n, needsRestart: false, stacks });
     assert.equal((await second).message, 'no');
 
     const pending = connection.loadPatch({ ...samplePatch, patchId: 3 });
@@ -152,7 +156,7 @@ describe('PatchServer with a scripted agent', () => {
     const [connection] = await connected;
     const pending = connection.loadPatch(samplePatch);
     await agent.next();
-    agent.send({ type: 'patch-result', patchId: 9, ok: true, message: '', loadUs: 0n, redirectUs: 0n, needsRestart: false });
+    agent.send({ type: 'patch-result', patchId: 9, ok: true, message: '', loadUs: 0n, redirectUs: 0n, needsRestart: false, stacks: [] });
     await assert.rejects(pending, /answered patch 9 but patch 1 was expected/);
   });
 
@@ -300,6 +304,32 @@ async function symbolAddress(file: string, matches: (name: string) => boolean): 
     if (address && name && matches(name)) return BigInt(`0x${address}`);
   }
   throw new Error(`no matching symbol in ${file}`);
+}
+
+/** `[start, end)` of a symbol, from its value and size. */
+async function symbolRange(file: string, matches: (name: string) => boolean): Promise<{ start: bigint; end: bigint }> {
+  const { stdout } = await run('nm', ['--print-size', '--defined-only', file]);
+  for (const line of stdout.split('\n')) {
+    const [address, size, , name] = line.trim().split(/\s+/);
+    if (address && size && name && matches(name)) {
+      const start = BigInt(`0x${address}`);
+      return { start, end: start + BigInt(`0x${size}`) };
+    }
+  }
+  throw new Error(`no matching sized symbol in ${file}`);
+}
+
+/** Thread id to name (`comm`) of every thread of process `pid`. */
+async function threadsOf(pid: number): Promise<Map<number, string>> {
+  const threads = new Map<number, string>();
+  for (const tid of await readdir(`/proc/${pid}/task`)) {
+    threads.set(Number(tid), (await readFile(`/proc/${pid}/task/${tid}/comm`, 'utf8')).trim());
+  }
+  return threads;
+}
+
+function describeStacks(stacks: readonly ThreadStack[]): string {
+  return stacks.map((stack) => `${stack.tid} ${stack.status} [${stack.frames.map((f) => f.toString(16)).join(' ')}]`).join('; ');
 }
 
 async function readelfBuildId(file: string): Promise<string> {
@@ -452,6 +482,28 @@ describe('the agent in a real process', { skip: onLinuxX64 ? false : 'Linux x86_
     const result = await agent.loadPatch({ patchId: 4, buildId: agent.buildId, path, base, redirects: [{ from, to: entry }] });
     assert.deepEqual({ ok: result.ok, message: result.message }, { ok: true, message: '' });
     t.diagnostic(`dlopen ${result.loadUs} µs, redirect (stop included) ${result.redirectUs} µs`);
+
+    // Where each thread was while the jump was written: one stack per
+    // thread but the agent's own, each walked to the thread's first frame.
+    // The main thread sleeps in its loop, so `main` is on its stack.
+    const stacks = describeStacks(result.stacks);
+    t.diagnostic(`stacks: ${stacks}`);
+    const threads = await threadsOf(pid);
+    const agentThreads = [...threads].filter(([, name]) => name === 'ipbp-agent').map(([tid]) => tid);
+    assert.equal(agentThreads.length, 1, `threads ${JSON.stringify([...threads])}`);
+    assert.deepEqual(
+      result.stacks.map((stack) => stack.tid),
+      [...threads.keys()].filter((tid) => tid !== agentThreads[0]).sort((a, b) => a - b),
+      stacks,
+    );
+    for (const stack of result.stacks) assert.equal(stack.status, 'complete', stacks);
+    const main = await symbolRange(appPath, (n) => /3app4main17h/.test(n));
+    const [mainStart, mainEnd] = [agent.loadBias + main.start, agent.loadBias + main.end];
+    const mainThread = result.stacks.find((stack) => stack.tid === pid);
+    assert.ok(
+      mainThread?.frames.some((frame) => frame > mainStart && frame < mainEnd),
+      `no frame of main (0x${mainStart.toString(16)}..0x${mainEnd.toString(16)}) on the main thread: ${stacks}`,
+    );
 
     const switched = await appOutput.waitFor('value: 2', appOutput.lines.length);
     await delay(300);

@@ -153,7 +153,7 @@ pub fn page_size() -> u64 {
     }
 }
 
-fn program_headers(object: &libc::dl_phdr_info) -> &[libc::Elf64_Phdr] {
+pub(crate) fn program_headers(object: &libc::dl_phdr_info) -> &[libc::Elf64_Phdr] {
     if object.dlpi_phdr.is_null() {
         return &[];
     }
@@ -164,7 +164,7 @@ fn program_headers(object: &libc::dl_phdr_info) -> &[libc::Elf64_Phdr] {
 }
 
 /// Calls `visit` for each loaded object until it returns false.
-fn for_each_object(mut visit: impl FnMut(&libc::dl_phdr_info) -> bool) {
+pub(crate) fn for_each_object(mut visit: impl FnMut(&libc::dl_phdr_info) -> bool) {
     type Visitor<'a> = &'a mut dyn FnMut(&libc::dl_phdr_info) -> bool;
 
     unsafe extern "C" fn callback(

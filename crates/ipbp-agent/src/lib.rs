@@ -26,4 +26,7 @@ mod redirect;
 mod session;
 mod startup;
 mod stop_world;
+#[cfg(test)]
+mod test_frames;
 mod thread_list;
+mod unwind;

@@ -53,6 +53,7 @@ pub fn load_patch(
 ) -> Message {
     let mut load_us = 0;
     let mut redirect_us = 0;
+    let mut stacks = Vec::new();
     let outcome = (|| {
         check_build_id(own_build_id, request.build_id)?;
         let hooks = AppHooks::find(request.hooks);
@@ -75,13 +76,15 @@ pub fn load_patch(
             hooks.before_patch(request.patch_id);
         }
         let started = Instant::now();
+        let mut redirect = || {
+            stacks = apply_redirects(request.redirects)?;
+            Ok(())
+        };
         match &hooks {
             Some(hooks) => hooks.at_sync_point(request.patch_id, || {
-                migrate_around(hooks, request.migrations, || {
-                    apply_redirects(request.redirects)
-                })
+                migrate_around(hooks, request.migrations, redirect)
             })?,
-            None => apply_redirects(request.redirects)?,
+            None => redirect()?,
         }
         redirect_us = started.elapsed().as_micros() as u64;
         if let Some(hooks) = &hooks {
@@ -94,6 +97,9 @@ pub fn load_patch(
         Err(Refusal::NeedsRestart(message)) => (false, message, true),
         Err(Refusal::Failed(message)) => (false, message, false),
     };
+    if !ok {
+        stacks.clear(); // reported for a patch that is live only
+    }
     Message::PatchResult {
         patch_id: request.patch_id,
         ok,
@@ -101,6 +107,7 @@ pub fn load_patch(
         load_us,
         redirect_us,
         needs_restart,
+        stacks,
     }
 }
 

@@ -11,7 +11,7 @@
 
 use std::fmt;
 
-pub const PROTOCOL_VERSION: u32 = 2;
+pub const PROTOCOL_VERSION: u32 = 3;
 
 /// The largest payload either side accepts. A frame announcing more is
 /// refused before anything is allocated for it.
@@ -25,12 +25,47 @@ const TAG_CHALLENGE: u8 = 5;
 const TAG_AUTH: u8 = 6;
 const TAG_AUTH_OK: u8 = 7;
 
+/// The fewest bytes one [`ThreadStack`] takes: tid, status, frame count.
+const STACK_MIN_BYTES: usize = 4 + 1 + 4;
+
 /// One function entry to overwrite with a jump: `from` is where the running
 /// code lives, `to` where its replacement lives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Redirect {
     pub from: u64,
     pub to: u64,
+}
+
+/// How much of a stopped thread's stack the agent could walk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StackStatus {
+    /// Every frame of the thread is listed: the walk reached its outermost frame.
+    Complete = 0,
+    /// The stack is deeper than the agent records; its innermost frames are listed.
+    Truncated = 1,
+    /// The walk could not go past the last frame listed (no unwind
+    /// information for it, or an unreadable stack): what the thread runs
+    /// beyond it is unknown.
+    Unknown = 2,
+}
+
+impl StackStatus {
+    const ALL: [StackStatus; 3] = [
+        StackStatus::Complete,
+        StackStatus::Truncated,
+        StackStatus::Unknown,
+    ];
+}
+
+/// Where one thread was executing while the other threads were stopped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ThreadStack {
+    pub tid: u32,
+    pub status: StackStatus,
+    /// The program counter, then the return addresses of its callers,
+    /// innermost first. A frame a signal interrupted (the thread was in a
+    /// signal handler) is listed by its program counter, not a return address.
+    pub frames: Vec<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,6 +105,11 @@ pub enum Message {
         /// The patch was refused because only a restart can apply it (a
         /// layout change the app has no migration for); nothing was loaded.
         needs_restart: bool,
+        /// On success, every other thread's stack as recorded while the
+        /// patch's jumps were written, one entry per thread (the agent's own
+        /// thread, which did the writing, is not listed). Empty on failure,
+        /// and when the patch redirected nothing (no thread was stopped).
+        stacks: Vec<ThreadStack>,
     },
     /// agent -> CLI, a warning the CLI should show.
     Log { message: String },
@@ -158,6 +198,7 @@ impl Message {
                 load_us,
                 redirect_us,
                 needs_restart,
+                stacks,
             } => {
                 out.u8(TAG_PATCH_RESULT);
                 out.u32(*patch_id);
@@ -166,6 +207,19 @@ impl Message {
                 out.u64(*load_us);
                 out.u64(*redirect_us);
                 out.u8(u8::from(*needs_restart));
+                out.u32(clamp_len(stacks.len()));
+                for stack in stacks.iter().take(clamp_len(stacks.len()) as usize) {
+                    out.u32(stack.tid);
+                    out.u8(stack.status as u8);
+                    out.u32(clamp_len(stack.frames.len()));
+                    for &frame in stack
+                        .frames
+                        .iter()
+                        .take(clamp_len(stack.frames.len()) as usize)
+                    {
+                        out.u64(frame);
+                    }
+                }
             }
             Message::Log { message } => {
                 out.u8(TAG_LOG);
@@ -245,6 +299,7 @@ impl Message {
                 load_us: input.u64("patch-result.load_us")?,
                 redirect_us: input.u64("patch-result.redirect_us")?,
                 needs_restart: input.bool("patch-result.needs_restart")?,
+                stacks: decode_stacks(&mut input)?,
             },
             TAG_LOG => Message::Log {
                 message: input.string("log.message")?,
@@ -272,6 +327,41 @@ impl Message {
         }
         Ok(message)
     }
+}
+
+fn decode_stacks(input: &mut Reader<'_>) -> Result<Vec<ThreadStack>, DecodeError> {
+    let count = input.u32("patch-result.stack_count")? as usize;
+    // Counts are checked against what is left before allocating, as for redirects.
+    let needed = count.saturating_mul(STACK_MIN_BYTES);
+    if needed > input.remaining() {
+        return Err(input.error(
+            "patch-result.stacks",
+            &format!("{count} stacks need at least {needed} bytes"),
+        ));
+    }
+    let mut stacks = Vec::with_capacity(count);
+    for _ in 0..count {
+        let tid = input.u32("patch-result.stack.tid")?;
+        let status = input.stack_status("patch-result.stack.status")?;
+        let frame_count = input.u32("patch-result.stack.frame_count")? as usize;
+        let needed = frame_count.saturating_mul(8);
+        if needed > input.remaining() {
+            return Err(input.error(
+                "patch-result.stack.frames",
+                &format!("{frame_count} frames need {needed} bytes"),
+            ));
+        }
+        let mut frames = Vec::with_capacity(frame_count);
+        for _ in 0..frame_count {
+            frames.push(input.u64("patch-result.stack.frame")?);
+        }
+        stacks.push(ThreadStack {
+            tid,
+            status,
+            frames,
+        });
+    }
+    Ok(stacks)
 }
 
 /// A whole frame: the length prefix and the payload.
@@ -357,6 +447,20 @@ impl<'a> Reader<'a> {
                 "{field} at offset {start}: expected 0 or 1, got {other}"
             ))),
         }
+    }
+
+    fn stack_status(&mut self, field: &str) -> Result<StackStatus, DecodeError> {
+        // Like `bool`, the error points at the byte itself.
+        let start = self.offset;
+        let value = self.u8(field)?;
+        StackStatus::ALL
+            .get(usize::from(value))
+            .copied()
+            .ok_or_else(|| {
+                DecodeError(format!(
+                    "{field} at offset {start}: expected 0, 1 or 2, got {value}"
+                ))
+            })
     }
 
     fn u32(&mut self, field: &str) -> Result<u32, DecodeError> {

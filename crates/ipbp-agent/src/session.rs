@@ -131,6 +131,7 @@ where
                     load_us: 0,
                     redirect_us: 0,
                     needs_restart: false,
+                    stacks: Vec::new(),
                 })
             }
             other @ (Message::Hello { .. }

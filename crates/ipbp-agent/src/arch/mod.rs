@@ -1,7 +1,8 @@
 //! What differs from one processor architecture to the next, behind one
 //! trait: the instruction written over a redirected function's entry, where
-//! a signalled thread was executing, and making new instructions visible to
-//! instruction fetch. Everything else in the agent is written once.
+//! a signalled thread was executing (its registers, for unwinding its stack),
+//! and making new instructions visible to instruction fetch. Everything else
+//! in the agent is written once.
 
 #[cfg(target_arch = "x86_64")]
 mod x86_64;
@@ -9,6 +10,12 @@ mod x86_64;
 /// The architecture this agent is built for.
 #[cfg(target_arch = "x86_64")]
 pub type Current = x86_64::X86_64;
+
+/// The DWARF register numbering of the architecture, as the unwinder needs it.
+#[cfg(target_arch = "x86_64")]
+pub use x86_64::{
+    PRESERVED_REGISTERS, PROGRAM_COUNTER_REGISTER, STACK_POINTER_REGISTER, UNWIND_REGISTERS,
+};
 
 /// The longest entry jump any architecture writes.
 pub const MAX_ENTRY_JUMP_LEN: usize = 16;
@@ -43,6 +50,10 @@ pub trait Architecture {
 
     /// Where the thread a signal interrupted was executing.
     fn program_counter(context: &libc::ucontext_t) -> u64;
+
+    /// The interrupted thread's registers, by DWARF register number: where
+    /// unwinding its stack starts.
+    fn unwind_registers(context: &libc::ucontext_t) -> crate::unwind::Registers;
 
     /// Makes instructions just written at `address` visible to instruction
     /// fetch on every core, before any thread may run them.

@@ -2,9 +2,40 @@
 //! stores, so nothing needs flushing.
 
 use super::{Architecture, EntryJump};
+use crate::unwind::Registers;
 
 /// Length of `jmp rel32`: opcode E9 and a 32-bit displacement.
 const JUMP_LEN: usize = 5;
+
+/// DWARF numbers 0 to 16: rax, rdx, rcx, rbx, rsi, rdi, rbp, rsp, r8 to r15,
+/// and the return address column (rip).
+pub const UNWIND_REGISTERS: usize = 17;
+pub const STACK_POINTER_REGISTER: usize = 7;
+pub const PROGRAM_COUNTER_REGISTER: usize = 16;
+/// The registers a call preserves (System V): rbx, rbp, rsp, r12 to r15.
+/// The others hold unknown values in a caller unless its unwind rules say.
+pub const PRESERVED_REGISTERS: u32 = 1 << 3 | 1 << 6 | 1 << 7 | 0xf << 12;
+
+/// `ucontext_t.uc_mcontext.gregs` index of each DWARF register.
+const GREGS_BY_DWARF_NUMBER: [libc::c_int; UNWIND_REGISTERS] = [
+    libc::REG_RAX,
+    libc::REG_RDX,
+    libc::REG_RCX,
+    libc::REG_RBX,
+    libc::REG_RSI,
+    libc::REG_RDI,
+    libc::REG_RBP,
+    libc::REG_RSP,
+    libc::REG_R8,
+    libc::REG_R9,
+    libc::REG_R10,
+    libc::REG_R11,
+    libc::REG_R12,
+    libc::REG_R13,
+    libc::REG_R14,
+    libc::REG_R15,
+    libc::REG_RIP,
+];
 
 pub struct X86_64;
 
@@ -25,6 +56,16 @@ impl Architecture for X86_64 {
 
     fn program_counter(context: &libc::ucontext_t) -> u64 {
         context.uc_mcontext.gregs[libc::REG_RIP as usize] as u64
+    }
+
+    fn unwind_registers(context: &libc::ucontext_t) -> Registers {
+        let mut registers = Registers::none();
+        for (number, &index) in GREGS_BY_DWARF_NUMBER.iter().enumerate() {
+            if let Some(&value) = context.uc_mcontext.gregs.get(index as usize) {
+                registers.set(number, value as u64);
+            }
+        }
+        registers
     }
 
     /// Each thread parked during the write leaves the kernel (a serializing

@@ -17,7 +17,13 @@ use crate::frame_io::{read_frame, FrameError};
 use std::io::{self, Read};
 use std::path::PathBuf;
 
-const FIXTURES: [&str; 4] = ["hello.bin", "load-patch.bin", "patch-result.bin", "log.bin"];
+const FIXTURES: [&str; 5] = [
+    "hello.bin",
+    "load-patch.bin",
+    "patch-result.bin",
+    "patch-result-stacks.bin",
+    "log.bin",
+];
 
 fn payloads() -> Vec<Vec<u8>> {
     FIXTURES
@@ -249,6 +255,17 @@ fn random_message(rng: &mut Rng) -> Message {
             load_us: rng.next(),
             redirect_us: rng.next(),
             needs_restart: rng.below(2) == 1,
+            stacks: (0..rng.below(4))
+                .map(|_| ThreadStack {
+                    tid: rng.next() as u32,
+                    status: [
+                        StackStatus::Complete,
+                        StackStatus::Truncated,
+                        StackStatus::Unknown,
+                    ][rng.below(3)],
+                    frames: (0..rng.below(6)).map(|_| rng.next()).collect(),
+                })
+                .collect(),
         },
         _ => Message::Log { message: text(rng) },
     }
@@ -394,6 +411,7 @@ fn a_bad_boolean_is_reported_at_its_own_offset_as_in_typescript() {
         load_us: 0,
         redirect_us: 0,
         needs_restart: false,
+        stacks: Vec::new(),
     }
     .encode();
     payload[5] = 2;

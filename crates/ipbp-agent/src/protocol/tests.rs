@@ -82,6 +82,41 @@ fn golden_patch_result() {
             load_us: 1234,
             redirect_us: 0x1_0000_0001,
             needs_restart: true,
+            stacks: Vec::new(),
+        },
+    );
+}
+
+#[test]
+fn golden_patch_result_with_stacks() {
+    let stack = |tid, status, frames: &[u64]| ThreadStack {
+        tid,
+        status,
+        frames: frames.to_vec(),
+    };
+    check_golden(
+        "patch-result-stacks.bin",
+        Message::PatchResult {
+            patch_id: 8,
+            ok: true,
+            message: String::new(),
+            load_us: 812,
+            redirect_us: 97,
+            needs_restart: false,
+            stacks: vec![
+                stack(
+                    4242,
+                    StackStatus::Complete,
+                    &[0x5555_5555_5142, 0x5555_5555_6a1d, 0x7fff_f7c2_7d8f],
+                ),
+                stack(
+                    4243,
+                    StackStatus::Truncated,
+                    &[0x5555_5155_5004, 0xffff_ffff_ffff_ffff],
+                ),
+                stack(4244, StackStatus::Unknown, &[0x7fff_f7c9_4ac3]),
+                stack(0xffff_fffe, StackStatus::Unknown, &[]),
+            ],
         },
     );
 }
@@ -129,6 +164,7 @@ fn every_truncation_of_every_fixture_is_an_error() {
         "hello.bin",
         "load-patch.bin",
         "patch-result.bin",
+        "patch-result-stacks.bin",
         "log.bin",
         "challenge.bin",
         "auth.bin",
@@ -170,10 +206,24 @@ fn unknown_tags_and_bad_booleans_are_errors() {
         load_us: 0,
         redirect_us: 0,
         needs_restart: false,
+        stacks: vec![ThreadStack {
+            tid: 1,
+            status: StackStatus::Complete,
+            frames: vec![2],
+        }],
     }
     .encode();
     result[5] = 2;
     assert!(Message::decode(&result).unwrap_err().0.contains("0 or 1"));
+    // The status of the first stack: after tag, id, ok, message, the two
+    // timings, needs_restart, the stack count and the tid.
+    let status_at = 1 + 4 + 1 + 4 + 8 + 8 + 1 + 4 + 4;
+    result[5] = 1;
+    result[status_at] = 3;
+    assert_eq!(
+        Message::decode(&result).unwrap_err().0,
+        format!("patch-result.stack.status at offset {status_at}: expected 0, 1 or 2, got 3")
+    );
 }
 
 #[test]
@@ -192,6 +242,48 @@ fn a_huge_redirect_count_is_refused_without_allocating() {
     payload.extend_from_slice(&u32::MAX.to_le_bytes()); // redirect_count
     let error = Message::decode(&payload).unwrap_err();
     assert!(error.0.contains("redirects need"), "{error}");
+}
+
+fn patch_result_head() -> Vec<u8> {
+    Message::PatchResult {
+        patch_id: 1,
+        ok: true,
+        message: String::new(),
+        load_us: 0,
+        redirect_us: 0,
+        needs_restart: false,
+        stacks: Vec::new(),
+    }
+    .encode()
+}
+
+#[test]
+fn huge_stack_and_frame_counts_are_refused_without_allocating() {
+    let mut payload = patch_result_head();
+    let count_at = payload.len() - 4;
+    payload[count_at..].copy_from_slice(&u32::MAX.to_le_bytes());
+    let error = Message::decode(&payload).unwrap_err();
+    assert_eq!(
+        error.0,
+        format!(
+            "patch-result.stacks at offset {}: 4294967295 stacks need at least 38654705655 bytes",
+            payload.len()
+        )
+    );
+
+    let mut payload = patch_result_head();
+    payload[count_at..].copy_from_slice(&1u32.to_le_bytes());
+    payload.extend_from_slice(&7u32.to_le_bytes()); // tid
+    payload.push(0); // complete
+    payload.extend_from_slice(&u32::MAX.to_le_bytes()); // frame count
+    let error = Message::decode(&payload).unwrap_err();
+    assert_eq!(
+        error.0,
+        format!(
+            "patch-result.stack.frames at offset {}: 4294967295 frames need 34359738360 bytes",
+            payload.len()
+        )
+    );
 }
 
 #[test]
