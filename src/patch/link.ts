@@ -4,7 +4,7 @@ import { promisify } from 'node:util';
 import { UserError } from '../errors/user-error.js';
 import { type ElfImage, readElfImage } from '../object/elf/image.js';
 import type { Target } from '../targets/target.js';
-import type { LiveSymbol } from './live-symbols.js';
+import type { PatchSymbol } from './live-symbols.js';
 import { findRustLld } from './toolchain.js';
 
 const run = promisify(execFile);
@@ -13,7 +13,7 @@ export interface LinkedPatch {
   readonly path: string;
   readonly base: bigint;
   /** What the patch defines, at its final (absolute) addresses. */
-  readonly symbols: Map<string, { address: bigint; kind: LiveSymbol['kind'] }>;
+  readonly symbols: Map<string, PatchSymbol>;
 }
 
 /**
@@ -71,7 +71,7 @@ export function definedSymbols(image: ElfImage, bindingNames: { has(name: string
   const symbols: LinkedPatch['symbols'] = new Map();
   for (const [name, symbol] of image.symbols) {
     if (bindingNames.has(name) || name.startsWith('__ipbp_local_')) continue;
-    symbols.set(name, { address: symbol.address + PATCH_LOAD_BIAS, kind: symbol.kind });
+    symbols.set(name, { address: symbol.address + PATCH_LOAD_BIAS, kind: symbol.kind, size: symbol.size });
   }
   return symbols;
 }

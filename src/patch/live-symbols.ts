@@ -8,6 +8,13 @@ export interface LiveSymbol {
   readonly room: number;
 }
 
+/** What a loaded patch defines under one name. */
+export interface PatchSymbol {
+  readonly address: bigint;
+  readonly kind: LiveSymbol['kind'];
+  readonly size: number;
+}
+
 /**
  * What the running process defines, by name: the executable's symbols at
  * their runtime addresses, then what each loaded patch added. Unchanged code
@@ -19,6 +26,10 @@ export class LiveSymbols {
   /** Every copy of each function that patches loaded, oldest first. */
   private readonly patchCopies = new Map<string, bigint[]>();
   private readonly patchDefinitions = new Map<string, LiveSymbol>();
+  /** Every function's code in the process (the executable's and the patches'), sorted by address; built on demand. */
+  private functionRanges: Array<{ start: bigint; end: bigint; name: string }> | undefined;
+  /** The code ranges of the patches' functions, by name (every copy). */
+  private readonly patchRanges = new Map<string, Array<{ start: bigint; end: bigint }>>();
   /** Names whose original now serves only code from before an edit: the name means a patch's definition. */
   private readonly retired = new Set<string>();
   private readonly imports: ReadonlySet<string>;
@@ -78,6 +89,38 @@ export class LiveSymbols {
     return this.image.loadSegments.some((segment) => segment.writable && address >= segment.address && address < segment.address + segment.size);
   }
 
+  /**
+   * The function whose code holds `address`: the executable's or a patch's
+   * (a copy a later patch replaced still counts under its name).
+   */
+  functionAt(address: bigint): string | undefined {
+    const ranges = (this.functionRanges ??= this.collectFunctionRanges());
+    let low = 0;
+    let high = ranges.length - 1;
+    let found: (typeof ranges)[number] | undefined;
+    while (low <= high) {
+      const middle = (low + high) >> 1;
+      if (ranges[middle]!.start <= address) {
+        found = ranges[middle];
+        low = middle + 1;
+      } else {
+        high = middle - 1;
+      }
+    }
+    return found && address < found.end ? found.name : undefined;
+  }
+
+  private collectFunctionRanges(): Array<{ start: bigint; end: bigint; name: string }> {
+    const ranges: Array<{ start: bigint; end: bigint; name: string }> = [];
+    for (const [name, symbol] of this.original) {
+      if (symbol.kind !== 'function') continue;
+      const size = this.image.symbols.get(name)?.size || symbol.room;
+      ranges.push({ start: symbol.address, end: symbol.address + BigInt(Math.max(size, 1)), name });
+    }
+    for (const [name, copies] of this.patchRanges) for (const range of copies) ranges.push({ ...range, name });
+    return ranges.sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
+  }
+
   /** The program's TLS template, if it has thread-locals. */
   get tlsTemplate(): ElfImage['tls'] {
     return this.image.tls;
@@ -114,6 +157,7 @@ export class LiveSymbols {
    * created before: a renumbered closure's name given to another closure.
    */
   retire(names: readonly string[]): void {
+    this.functionRanges = undefined;
     for (const name of names) {
       this.retired.add(name);
       this.patchCopies.delete(name);
@@ -122,9 +166,13 @@ export class LiveSymbols {
   }
 
   /** Record what a loaded patch defines. */
-  addPatch(symbols: ReadonlyMap<string, { address: bigint; kind: LiveSymbol['kind'] }>): void {
+  addPatch(symbols: ReadonlyMap<string, PatchSymbol>): void {
+    this.functionRanges = undefined;
     for (const [name, symbol] of symbols) {
       if (symbol.kind === 'function') {
+        const ranges = this.patchRanges.get(name) ?? [];
+        ranges.push({ start: symbol.address, end: symbol.address + BigInt(Math.max(symbol.size, 1)) });
+        this.patchRanges.set(name, ranges);
         const copies = this.patchCopies.get(name);
         if (copies) copies.push(symbol.address);
         else this.patchCopies.set(name, [symbol.address]);

@@ -16,6 +16,7 @@ import { LibraryIndex } from '../patch/library-index.js';
 import { LiveSymbols } from '../patch/live-symbols.js';
 import { buildPatchObject } from '../patch/patch-object.js';
 import { planPatch } from '../patch/plan.js';
+import { judgeActiveFrames } from '../judge/active-frames.js';
 import { judgeEntryRoom } from '../judge/entry-room.js';
 import { judgeMergedFunctions } from '../judge/merged-functions.js';
 import { judgeEdit } from '../judge/judge-edit.js';
@@ -41,6 +42,14 @@ export interface BuiltPatch {
   readonly migrations: string[];
   /** Why those types need a migration, for the restart when a process has none. */
   readonly layoutReasons: string[];
+}
+
+/** What applying a patch to one process took, and where its threads were meanwhile. */
+interface Delivery {
+  readonly linkMs: number;
+  readonly loadMs: number;
+  /** The call stacks of the process's threads while the jumps were written (none when nothing was redirected). */
+  readonly activeStacks: readonly ThreadStack[];
 }
 
 /** The newest patch sent to a process, and whether it said the patch is live. */
@@ -190,15 +199,25 @@ export class Patcher {
     let linkMs = prepareMs;
     let loadMs = 0;
     const pids: number[] = [];
+    // What the patch replaced, for the calls of it that were running when it came.
+    const replaced = new Set(plan.redirected.filter((name) => !plan.moved.includes(name)));
+    const running: Verdict[] = [];
     for (const state of this.processes) {
       const timing = await this.deliver(state, built);
       linkMs += timing.linkMs;
       loadMs += timing.loadMs;
       pids.push(state.pid);
+      running.push(...judgeActiveFrames(state.pid, replaced, timing.activeStacks, (address) => state.live.functionAt(address)));
     }
     this.history.push(built);
     this.adopt(diffs, compiled);
     for (const crate of compiled) await this.refreshSources(crate);
+    const neverRun = restartReasons(running);
+    if (neverRun.length > 0) {
+      this.reporter.info(`patch ${id} is loaded (${listed(summary)}), but not all of it can take effect`);
+      throw new UnpatchableChange(neverRun);
+    }
+    notes.push(...this.heed(running));
 
     const changed = plan.changed.map(demangleWithoutHash);
     const added = plan.added.map(demangleWithoutHash);
@@ -286,11 +305,11 @@ export class Patcher {
   }
 
   /** Applies one patch, remembering it first: a patch that crashes the process may never be acknowledged. */
-  private async deliver(state: ProcessState, patch: BuiltPatch): Promise<{ linkMs: number; loadMs: number }> {
+  private async deliver(state: ProcessState, patch: BuiltPatch): Promise<Delivery> {
     const previous = this.delivered.get(state.pid);
     await this.beforeDelivery?.(patch);
     this.delivered.set(state.pid, { id: patch.id, summary: patch.summary, confirmed: false });
-    let timing: { linkMs: number; loadMs: number };
+    let timing: Delivery;
     try {
       timing = await this.applyTo(state, patch);
     } catch (error) {
@@ -356,7 +375,7 @@ export class Patcher {
   }
 
   /** Links and loads `patch` into one process; `activeStacks`: where its other threads were while the jumps were written (the agent's report, undecided here). */
-  private async applyTo(state: ProcessState, patch: BuiltPatch): Promise<{ linkMs: number; loadMs: number; activeStacks: readonly ThreadStack[] }> {
+  private async applyTo(state: ProcessState, patch: BuiltPatch): Promise<Delivery> {
     const linkStart = performance.now();
     const bindings = new Map<string, bigint>();
     for (const name of patch.bindingNames) {
