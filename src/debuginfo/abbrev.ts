@@ -41,9 +41,10 @@ export class AbbreviationTable {
 /**
  * Parse the table at `offset` of .debug_abbrev. Sizes are resolved for the
  * unit's format, so a table shared by units of different formats is parsed
- * once per format (the caller caches by offset and format).
+ * once per format (the caller caches by offset and format). `roleOf` decides
+ * what the reader does with each tag.
  */
-export function parseAbbreviations(reader: DwarfReader, offset: number, format: UnitFormat, sizes: Int8Array): AbbreviationTable {
+export function parseAbbreviations(reader: DwarfReader, offset: number, format: UnitFormat, sizes: Int8Array, roleOf: (tag: number) => Role = roleOfTag): AbbreviationTable {
   const table = new AbbreviationTable();
   if (offset >= reader.length) reader.fail('abbreviation table offset', offset, `lies outside .debug_abbrev (0x${reader.length.toString(16)} bytes)`);
   reader.pos = offset;
@@ -76,7 +77,7 @@ export function parseAbbreviations(reader: DwarfReader, offset: number, format: 
     const added = table.add({
       code,
       tag,
-      role: roleOfTag(tag),
+      role: roleOf(tag),
       hasChildren: children === 1,
       attributes: Uint32Array.from(attributes),
       forms: Uint32Array.from(forms),

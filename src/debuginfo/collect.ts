@@ -1,9 +1,9 @@
 import { type Abbreviation, type AbbreviationTable, parseAbbreviations } from './abbrev.js';
 import { DW_AT, DW_FORM, DW_TAG, DW_UT } from './constants.js';
 import { formSizes } from './forms.js';
-import type { RawAggregate, RawMember, RawType, RawTypes, RawVariant, RawVariantPart } from './raw.js';
+import type { RawAggregate, RawMember, RawSubprogram, RawType, RawTypes, RawVariant, RawVariantPart } from './raw.js';
 import { DwarfReader } from './reader.js';
-import { Role } from './roles.js';
+import { Role, roleOfTag, roleOfTagWithFunctions } from './roles.js';
 import type { DebugSections } from './sections.js';
 import { readUnitHeader, type UnitHeader } from './unit.js';
 import { NO_REFERENCE, ValueDecoder } from './values.js';
@@ -16,6 +16,7 @@ interface Scope {
   readonly variantPart?: RawVariantPart;
   readonly variant?: RawVariant;
   readonly array?: RawType & { readonly dimensions: number[] };
+  readonly subprogram?: RawSubprogram;
   /** The shared scope for children of DIEs the reader does not look into. */
   opaque?: Scope;
 }
@@ -53,6 +54,35 @@ class Attributes {
   }
 }
 
+/** The attributes of a subprogram or parameter DIE, decoded only when signatures are read. */
+class FunctionAttributes {
+  linkageName: string | undefined = undefined;
+  type = NO_REFERENCE;
+  declaration = false;
+  hasCode = false;
+  noreturn = false;
+  specification = -1;
+  abstractOrigin = -1;
+
+  reset(): void {
+    this.linkageName = undefined;
+    this.type = NO_REFERENCE;
+    this.declaration = false;
+    this.hasCode = false;
+    this.noreturn = false;
+    this.specification = -1;
+    this.abstractOrigin = -1;
+  }
+}
+
+export interface CollectOptions {
+  /**
+   * Also keep subprograms and their parameters (`RawTypes.subprograms`),
+   * for function signatures. Off, subprograms are stepped over as before.
+   */
+  readonly subprograms?: boolean;
+}
+
 const CONSTANT_FORMS: ReadonlySet<number> = new Set([DW_FORM.data1, DW_FORM.data2, DW_FORM.data4, DW_FORM.data8, DW_FORM.udata, DW_FORM.sdata, DW_FORM.implicit_const]);
 
 /**
@@ -61,9 +91,10 @@ const CONSTANT_FORMS: ReadonlySet<number> = new Set([DW_FORM.data1, DW_FORM.data
  * subprograms, variables, lexical blocks, template parameters) are stepped
  * over by form, in one step when their abbreviation has only fixed-size
  * forms, or jumped over with DW_AT_sibling when the producer emits it.
+ * With `subprograms`, subprogram and parameter DIEs are decoded too.
  */
-export function collectTypes(sections: DebugSections): RawTypes {
-  return new TypeCollector(sections).run();
+export function collectTypes(sections: DebugSections, options: CollectOptions = {}): RawTypes {
+  return new TypeCollector(sections, options.subprograms === true).run();
 }
 
 class TypeCollector {
@@ -74,9 +105,14 @@ class TypeCollector {
   private readonly attributes = new Attributes();
   private readonly types = new Map<number, RawType>();
   private readonly aggregates: RawAggregate[] = [];
+  private readonly subprograms: RawSubprogram[] = [];
+  private readonly functionAttributes = new FunctionAttributes();
   private hasFullUnits = false;
 
-  constructor(sections: DebugSections) {
+  constructor(
+    sections: DebugSections,
+    private readonly withSubprograms: boolean,
+  ) {
     this.values = new ValueDecoder(sections);
     this.info = this.values.info;
     this.abbrev = new DwarfReader(sections.file, '.debug_abbrev', sections.abbrev);
@@ -89,7 +125,7 @@ class TypeCollector {
       this.walkUnit(unit);
       offset = unit.end;
     }
-    return { types: this.types, aggregates: this.aggregates, hasFullUnits: this.hasFullUnits };
+    return { types: this.types, aggregates: this.aggregates, hasFullUnits: this.hasFullUnits, subprograms: this.subprograms };
   }
 
   private tableFor(unit: UnitHeader): { table: AbbreviationTable; sizes: Int8Array } {
@@ -97,7 +133,7 @@ class TypeCollector {
     let entry = this.tables.get(key);
     if (!entry) {
       const sizes = formSizes(unit);
-      entry = { table: parseAbbreviations(this.abbrev, unit.abbrevOffset, unit, sizes), sizes };
+      entry = { table: parseAbbreviations(this.abbrev, unit.abbrevOffset, unit, sizes, this.withSubprograms ? roleOfTagWithFunctions : roleOfTag), sizes };
       this.tables.set(key, entry);
     }
     return entry;
@@ -113,6 +149,8 @@ class TypeCollector {
     info.pos = unit.firstDie;
     const root: Scope = { role: Role.unit, path: '' };
     const stack: Scope[] = [root];
+    const typesBefore = this.types.size;
+    const subprogramsBefore = this.subprograms.length;
     while (info.pos < unit.end) {
       const die = info.pos;
       const code = info.readUleb('abbreviation code');
@@ -195,10 +233,24 @@ class TypeCollector {
           }
           break;
         }
+        case Role.subprogram:
+          child = this.subprogram(die, abbreviation, scope);
+          break;
+        case Role.parameter:
+          if (scope.role === Role.subprogram && scope.subprogram) {
+            const type = this.decodeFunction(abbreviation).type;
+            scope.subprogram.parameters.push({ type, variadic: abbreviation.tag === DW_TAG.unspecified_parameters });
+          } else {
+            // Parameters of inlined calls, subroutine types and the like describe no definition.
+            values.skipAttributes(abbreviation);
+          }
+          break;
       }
       if (info.pos > unit.end) info.fail('DIE', die, 'runs past the end of its unit');
       if (abbreviation.hasChildren) stack.push(child ?? (scope.opaque ??= { role: Role.skip, path: scope.path }));
     }
+    // A unit without a single type DIE is limited debug info: its subprograms carry no signatures.
+    if (this.types.size === typesBefore) this.subprograms.length = subprogramsBefore;
     this.hasFullUnits = true;
   }
 
@@ -236,6 +288,63 @@ class TypeCollector {
     this.types.set(die, aggregate);
     this.aggregates.push(aggregate);
     return { role: Role.aggregate, path: name ?? join(scope.path, '{anonymous}'), aggregate };
+  }
+
+  /** A subprogram keeps the path of its parent, so that types declared inside it are named as without it. */
+  private subprogram(die: number, abbreviation: Abbreviation, scope: Scope): Scope {
+    const a = this.decodeFunction(abbreviation);
+    const subprogram: RawSubprogram = {
+      die,
+      linkageName: a.linkageName,
+      returnType: a.type,
+      noreturn: a.noreturn,
+      declaration: a.declaration,
+      hasCode: a.hasCode,
+      specification: a.specification,
+      abstractOrigin: a.abstractOrigin,
+      parameters: [],
+    };
+    this.subprograms.push(subprogram);
+    return { role: Role.subprogram, path: scope.path, subprogram };
+  }
+
+  private decodeFunction(abbreviation: Abbreviation): FunctionAttributes {
+    const a = this.functionAttributes;
+    a.reset();
+    const values = this.values;
+    const { attributes, forms } = abbreviation;
+    for (let i = 0; i < attributes.length; i++) {
+      const form = values.resolveIndirect(forms[i]!);
+      switch (attributes[i]) {
+        case DW_AT.linkage_name:
+        case DW_AT.MIPS_linkage_name:
+          a.linkageName = values.string(form);
+          break;
+        case DW_AT.type:
+          a.type = values.reference(form);
+          break;
+        case DW_AT.specification:
+          a.specification = values.reference(form);
+          break;
+        case DW_AT.abstract_origin:
+          a.abstractOrigin = values.reference(form);
+          break;
+        case DW_AT.declaration:
+          a.declaration = values.flag(form);
+          break;
+        case DW_AT.noreturn:
+          a.noreturn = values.flag(form);
+          break;
+        case DW_AT.low_pc:
+        case DW_AT.ranges:
+          a.hasCode = true;
+          values.skip(form);
+          break;
+        default:
+          values.skip(form);
+      }
+    }
+    return a;
   }
 
   private member(die: number, abbreviation: Abbreviation, scope: Scope): void {

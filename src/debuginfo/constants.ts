@@ -1,12 +1,14 @@
 /**
- * The DWARF numbers the layout reader looks at (DWARF 5, section 7, plus the
- * GNU extensions LLVM may emit). Everything else is skipped by its form alone.
+ * The DWARF numbers the layout and signature readers look at (DWARF 5,
+ * section 7, plus the GNU extensions LLVM may emit). Everything else is
+ * skipped by its form alone.
  */
 
 export const DW_TAG = {
   array_type: 0x01,
   class_type: 0x02,
   enumeration_type: 0x04,
+  formal_parameter: 0x05,
   member: 0x0d,
   pointer_type: 0x0f,
   reference_type: 0x10,
@@ -15,12 +17,14 @@ export const DW_TAG = {
   subroutine_type: 0x15,
   typedef: 0x16,
   union_type: 0x17,
+  unspecified_parameters: 0x18,
   variant: 0x19,
   ptr_to_member_type: 0x1f,
   subrange_type: 0x21,
   base_type: 0x24,
   const_type: 0x26,
   enumerator: 0x28,
+  subprogram: 0x2e,
   namespace: 0x39,
   unspecified_type: 0x3b,
   partial_unit: 0x3c,
@@ -36,6 +40,14 @@ export const DW_AT = {
   sibling: 0x01,
   name: 0x03,
   byte_size: 0x0b,
+  low_pc: 0x11,
+  inline: 0x20,
+  abstract_origin: 0x31,
+  specification: 0x47,
+  ranges: 0x55,
+  linkage_name: 0x6e,
+  noreturn: 0x87,
+  MIPS_linkage_name: 0x2007,
   upper_bound: 0x2f,
   discr: 0x15,
   discr_value: 0x16,

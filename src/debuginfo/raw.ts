@@ -52,4 +52,37 @@ export interface RawTypes {
   readonly aggregates: RawAggregate[];
   /** Whether any unit carried full debug info (not a split-DWARF skeleton). */
   readonly hasFullUnits: boolean;
+  /**
+   * Subprogram DIEs in DIE order, when asked for (empty otherwise), from
+   * units that describe types: rustc's limited debug info (`debuginfo=1`)
+   * has subprograms without their return and parameter types, which would
+   * read as `fn()`.
+   */
+  readonly subprograms: RawSubprogram[];
+}
+
+/** One DW_TAG_formal_parameter (or DW_TAG_unspecified_parameters, a C `...`). */
+export interface RawParameter {
+  /** Offset of the parameter's type DIE, or NO_REFERENCE / EXTERNAL_REFERENCE. */
+  readonly type: number;
+  readonly variadic: boolean;
+}
+
+/** One DW_TAG_subprogram: a definition, a declaration inside a type, or an abstract instance of an inlined function. */
+export interface RawSubprogram {
+  /** Offset of the DIE in .debug_info, which DW_AT_specification and DW_AT_abstract_origin refer to. */
+  readonly die: number;
+  /** DW_AT_linkage_name: the symbol. */
+  readonly linkageName: string | undefined;
+  /** DW_AT_type: the return type; NO_REFERENCE for `()`, `!` or when a DIE this one completes gives it. */
+  readonly returnType: number;
+  readonly noreturn: boolean;
+  readonly declaration: boolean;
+  /** Has DW_AT_low_pc or DW_AT_ranges: its code is in this object. */
+  readonly hasCode: boolean;
+  /** DW_AT_specification: the declaration this DIE defines, or -1. */
+  readonly specification: number;
+  /** DW_AT_abstract_origin: the abstract instance this concrete one instantiates, or -1. */
+  readonly abstractOrigin: number;
+  readonly parameters: RawParameter[];
 }

@@ -19,6 +19,9 @@ export const Role = {
   type: 8,
   array: 9,
   subrange: 10,
+  /** Only when signatures are read (`roleOfTagWithFunctions`); the layout reader skips these. */
+  subprogram: 11,
+  parameter: 12,
 } as const;
 export type Role = (typeof Role)[keyof typeof Role];
 
@@ -62,5 +65,22 @@ export function roleOfTag(tag: number): Role {
       return Role.subrange;
     default:
       return Role.skip;
+  }
+}
+
+/**
+ * The roles of the signature reader: the layout reader's, plus subprograms
+ * and their parameters. A separate table, so that reading layouts alone
+ * keeps stepping over subprograms undecoded.
+ */
+export function roleOfTagWithFunctions(tag: number): Role {
+  switch (tag) {
+    case DW_TAG.subprogram:
+      return Role.subprogram;
+    case DW_TAG.formal_parameter:
+    case DW_TAG.unspecified_parameters:
+      return Role.parameter;
+    default:
+      return roleOfTag(tag);
   }
 }

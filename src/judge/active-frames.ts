@@ -15,37 +15,40 @@ export interface RecordedStack {
  * goes on in the old code until it returns. Where that call is the outermost
  * code of a thread (`main`, or the closure a thread was spawned with, both
  * entered from std's `__rust_begin_short_backtrace`), it typically never
- * returns: its new code would never run, so the edit needs a restart. Any
- * other running call finishes on its old code, which the user is told.
+ * returns: its new code would never run. If that is all the patch changed,
+ * the edit needs a restart; if the patch changed more (set-up code of `main`
+ * that goes with a type's new methods), the rest is live and the user is
+ * told which part waits for a restart. Any other running call finishes on
+ * its old code, which the user is told too.
  *
  * `changed`: the functions whose code the patch replaced (not those it only
  * moved); `functionAt`: the function whose code holds an address.
  */
 export function judgeActiveFrames(pid: number, changed: ReadonlySet<string>, stacks: readonly RecordedStack[], functionAt: (address: bigint) => string | undefined): Verdict[] {
-  const verdicts: Verdict[] = [];
+  const roots = new Map<string, number>();
   const running = new Map<string, number[]>();
   for (const stack of stacks) {
     // A return address points after its call, possibly past its function's last byte.
     const names = stack.frames.map((address, depth) => functionAt(depth === 0 ? address : address - 1n));
     names.forEach((name, depth) => {
       if (name === undefined || !changed.has(name)) return;
-      if (isThreadRoot(names, depth)) {
-        verdicts.push(
-          restart(
-            'active-frames',
-            `\`${demangleWithoutHash(name)}\` changed while it runs as the outermost code of thread ${stack.tid} of pid ${pid}, which it never leaves: its new code would never run`,
-          ),
-        );
-      } else {
-        running.set(name, [...(running.get(name) ?? []), stack.tid]);
-      }
+      if (isThreadRoot(names, depth)) roots.set(name, stack.tid);
+      else running.set(name, [...(running.get(name) ?? []), stack.tid]);
     });
   }
+  // When nothing else changed, the patch cannot take effect at all: that is a restart. Otherwise the rest
+  // of it is live (a type's new methods, a migration), and the root's edit waits for the next start.
+  const nothingElse = [...changed].every((name) => roots.has(name));
+  const verdicts: Verdict[] = [...roots].map(([name, tid]) => {
+    const reason = `\`${demangleWithoutHash(name)}\` changed while it runs as the outermost code of thread ${tid} of pid ${pid}, which it never leaves`;
+    return nothingElse ? restart('active-frames', `${reason}: its new code would never run`) : note('active-frames', `${reason}: its new code runs after a restart, the rest of the patch is live`);
+  });
   for (const [name, threads] of running) {
+    const tids = [...new Set(threads)];
     verdicts.push(
       note(
         'active-frames',
-        `\`${demangleWithoutHash(name)}\` was running (pid ${pid}, thread${threads.length > 1 ? 's' : ''} ${[...new Set(threads)].join(', ')}): ${threads.length > 1 ? 'those calls finish' : 'that call finishes'} on the old code, later calls run the new one`,
+        `\`${demangleWithoutHash(name)}\` was running (pid ${pid}, thread${tids.length > 1 ? 's' : ''} ${tids.join(', ')}): ${tids.length > 1 ? 'those calls finish' : 'that call finishes'} on the old code, later calls run the new one`,
       ),
     );
   }

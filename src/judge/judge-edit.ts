@@ -2,8 +2,10 @@ import type { Diff } from '../diff/compare.js';
 import type { LayoutChange } from '../debuginfo/index.js';
 import type { ObjectFile } from '../object/model.js';
 import type { Target } from '../targets/target.js';
+import { judgeAbiSignatures } from './abi-signatures.js';
 import { judgeClosures } from './closures.js';
 import { judgeSignatures } from './signatures.js';
+import { judgeStartupTables } from './startup-tables.js';
 import { judgeStatics } from './statics.js';
 import { judgeLayouts } from './type-layouts.js';
 import type { Verdict } from './verdict.js';
@@ -45,6 +47,8 @@ export function judgeEdit(crates: readonly CrateEdit[], process: ProcessFacts, t
     ...judgeVtables(diff, layouts.changedTypes, target),
     ...judgeSignatures(diff, layouts.changedTypes, target),
     ...judgeClosures(diff),
+    ...judgeStartupTables(diff),
   ]);
+  verdicts.push(...crates.flatMap((edit) => judgeAbiSignatures(edit, target)));
   return { verdicts: [...verdicts, ...layouts.verdicts], migrations: layouts.migrations };
 }

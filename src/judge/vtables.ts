@@ -61,7 +61,7 @@ export function judgeVtables(diff: Diff, layoutChangedTypes: readonly string[], 
  * Anonymous data made only of absolute pointers to functions, with at
  * least one past the header: what rustc emits for each (type, trait) pair.
  */
-function vtablesOf(index: AtomIndex, pointerBytes: number): Vtable[] {
+export function vtablesOf(index: AtomIndex, pointerBytes: number): Vtable[] {
   const vtables: Vtable[] = [];
   for (const atom of index.atoms) {
     if (!atom.anonymous || atom.category !== 'data') continue;

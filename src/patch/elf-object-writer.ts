@@ -7,7 +7,8 @@ const STV_HIDDEN = 2;
 
 export interface OutputSymbol {
   readonly name: string;
-  readonly binding: 'local' | 'global';
+  /** `weak`: an undefined reference that may stay unresolved (address 0), as the source object had it. */
+  readonly binding: 'local' | 'global' | 'weak';
   /**
    * Hidden for what the patch defines and for its bindings to the process
    * (defined by the linker script): only ipbp looks them up (in .symtab), and
@@ -72,7 +73,7 @@ class StringTable {
 
 export function writeElfObject(machine: number, sections: readonly OutputSection[], symbols: readonly OutputSymbol[]): Buffer {
   // The ELF symbol table lists every local before the first global.
-  const ordered = [...symbols.filter((s) => s.binding === 'local'), ...symbols.filter((s) => s.binding === 'global')];
+  const ordered = [...symbols.filter((s) => s.binding === 'local'), ...symbols.filter((s) => s.binding !== 'local')];
   const symbolIndex = new Map<OutputSymbol, number>(ordered.map((symbol, i) => [symbol, i + 1]));
   const sectionIndex = new Map<OutputSection, number>(sections.map((section, i) => [section, i + 1]));
 
@@ -130,7 +131,7 @@ export function writeElfObject(machine: number, sections: readonly OutputSection
   ordered.forEach((symbol, i) => {
     const at = (i + 1) * 24;
     const type = symbol.type === 'function' ? 2 : symbol.type === 'object' ? 1 : 0;
-    const binding = symbol.binding === 'global' ? 1 : 0;
+    const binding = symbol.binding === 'weak' ? 2 : symbol.binding === 'global' ? 1 : 0;
     symtab.writeUInt32LE(strings.add(symbol.name), at);
     symtab.writeUInt8((binding << 4) | type, at + 4);
     symtab.writeUInt8(symbol.visibility === 'hidden' ? STV_HIDDEN : 0, at + 5);

@@ -3,7 +3,7 @@ import type { ElfImage } from '../object/elf/image.js';
 /** A symbol of the running process: where it lives now, and what kind it is. */
 export interface LiveSymbol {
   readonly address: bigint;
-  readonly kind: 'function' | 'data' | 'tls' | 'other';
+  readonly kind: 'function' | 'ifunc' | 'data' | 'tls' | 'other';
   /** Bytes until the next symbol: room for an entry jump. */
   readonly room: number;
 }

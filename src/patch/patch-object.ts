@@ -63,7 +63,10 @@ export function buildPatchObject(plan: PatchPlan, target: Target): Buffer {
     let external = undefinedSymbols.get(name);
     if (!external) {
       const visibility = plan.bindings.has(name) ? 'hidden' : 'default';
-      external = { name, binding: 'global', visibility, type: 'notype', section: undefined, value: 0, size: 0 };
+      // A weak reference nothing defines resolves to 0 in the program; a strong one would fail the patch's load.
+      const referenced = 'symbol' in relocation.target ? atom.object.symbols[relocation.target.symbol] : undefined;
+      const binding = referenced?.undefined && referenced.binding === 'weak' ? 'weak' : 'global';
+      external = { name, binding, visibility, type: 'notype', section: undefined, value: 0, size: 0 };
       undefinedSymbols.set(name, external);
       symbols.push(external);
     }

@@ -74,12 +74,17 @@ export function planPatch(diffs: readonly Diff[], live: LiveSymbols, libraries: 
   };
   const bind = (name: string, referrer: string): boolean => {
     if (live.isAmbiguous(name)) {
-      plan.unpatchable.push(`\`${name}\` (used by \`${referrer}\`) names several symbols in the running program`);
+      plan.unpatchable.push(`\`${demangleWithoutHash(name)}\` (used by \`${demangleWithoutHash(referrer)}\`) names several symbols in the running program`);
       return true;
     }
     const symbol = live.lookup(name);
     if (!symbol) return false;
-    if (symbol.kind === 'tls') plan.unpatchable.push(`\`${referrer}\` refers to the thread-local \`${name}\` other than through thread-local storage`);
+    if (symbol.kind === 'ifunc') {
+      plan.unpatchable.push(
+        `\`${demangleWithoutHash(referrer)}\` calls \`${demangleWithoutHash(name)}\`, an indirect function (ifunc) of the running program: its symbol is a resolver the loader ran once, and a patch cannot bind to what it chose`,
+      );
+    }
+    if (symbol.kind === 'tls') plan.unpatchable.push(`\`${demangleWithoutHash(referrer)}\` refers to the thread-local \`${demangleWithoutHash(name)}\` other than through thread-local storage`);
     plan.bindings.set(name, symbol.address);
     return true;
   };
@@ -115,7 +120,7 @@ export function planPatch(diffs: readonly Diff[], live: LiveSymbols, libraries: 
   // The program's own thread-locals resolve to constants (thread-locals.ts); new ones would need TLS of the patch's own.
   const followThreadLocal = (index: AtomIndex, object: ObjectFile, relocation: Relocation, referrer: string): void => {
     if (!plan.tlsTemplate) {
-      plan.unpatchable.push(`\`${referrer}\` uses thread-local storage, which the running program has none of`);
+      plan.unpatchable.push(`\`${demangleWithoutHash(referrer)}\` uses thread-local storage, which the running program has none of`);
       return;
     }
     // The module's own base (local dynamic): the program's block, whichever variable the relocation names.
@@ -124,7 +129,7 @@ export function planPatch(diffs: readonly Diff[], live: LiveSymbols, libraries: 
     const name = target.type === 'atom' ? target.atom.name : target.name;
     const offset = live.threadLocalOffset(name);
     if (offset !== undefined) plan.threadLocals.set(name, offset);
-    else plan.unpatchable.push(`\`${referrer}\` uses the thread-local \`${demangleWithoutHash(name)}\`, which the running program does not have; thread-locals new in an edit cannot be patched in yet`);
+    else plan.unpatchable.push(`\`${demangleWithoutHash(referrer)}\` uses the thread-local \`${demangleWithoutHash(name)}\`, which the running program does not have; thread-locals new in an edit cannot be patched in yet`);
   };
 
   const follow = (object: ObjectFile, relocations: readonly Relocation[], referrer: string): void => {
@@ -165,7 +170,7 @@ export function planPatch(diffs: readonly Diff[], live: LiveSymbols, libraries: 
         plan.dynamic.add(name);
         continue;
       }
-      plan.unpatchable.push(`\`${referrer}\` refers to \`${name}\`, which neither the running program nor any library on its link line defines`);
+      plan.unpatchable.push(`\`${demangleWithoutHash(referrer)}\` refers to \`${demangleWithoutHash(name)}\`, which neither the running program nor any library on its link line defines`);
     }
   };
   const drain = (): void => {
@@ -193,7 +198,7 @@ export function planPatch(diffs: readonly Diff[], live: LiveSymbols, libraries: 
     if (atom.anonymous || atom.category !== 'function' || retired.has(atom.name)) continue;
     if (live.isAmbiguous(atom.name)) {
       // Copies brought along for new code replace nothing; an edited one would need the right copy redirected.
-      if (edited.has(atom.name)) plan.unpatchable.push(`\`${atom.name}\` names several functions in the running program; ipbp cannot tell which one to redirect`);
+      if (edited.has(atom.name)) plan.unpatchable.push(`\`${demangleWithoutHash(atom.name)}\` names several functions in the running program; ipbp cannot tell which one to redirect`);
       continue;
     }
     if (live.entriesOf(atom.name).length > 0) plan.redirected.push(atom.name);

@@ -26,7 +26,8 @@ export interface ElfImage {
 export interface ImageSymbol {
   readonly address: bigint;
   readonly size: number;
-  readonly kind: 'function' | 'data' | 'tls' | 'other';
+  /** `ifunc`: a GNU indirect function, whose symbol is the resolver the loader calls, not the function. */
+  readonly kind: 'function' | 'ifunc' | 'data' | 'tls' | 'other';
 }
 
 const ET_EXEC = 2;
@@ -36,6 +37,7 @@ const PT_TLS = 7;
 const PT_GNU_RELRO = 0x6474e552;
 const PF_W = 2;
 const NT_GNU_BUILD_ID = 3;
+const STT_GNU_IFUNC = 10;
 
 export function readElfImage(path: string, bytes: Uint8Array): ElfImage {
   const reader: ByteReader = new ByteReader(path, bytes);
@@ -54,7 +56,8 @@ export function readElfImage(path: string, bytes: Uint8Array): ElfImage {
       ambiguous.add(symbol.name);
       continue;
     }
-    const kind = symbol.kind === 'function' ? 'function' : symbol.kind === 'tls' ? 'tls' : symbol.kind === 'data' ? 'data' : 'other';
+    const kind =
+      symbol.raw.type === STT_GNU_IFUNC ? 'ifunc' : symbol.kind === 'function' ? 'function' : symbol.kind === 'tls' ? 'tls' : symbol.kind === 'data' ? 'data' : 'other';
     symbols.set(symbol.name, { address: symbol.raw.value, size: symbol.size, kind });
   }
 
