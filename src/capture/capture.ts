@@ -1,5 +1,4 @@
-import { spawn } from 'node:child_process';
-import { chmod, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UserError } from '../errors/user-error.js';
@@ -7,6 +6,7 @@ import { type BuildScriptOutput, buildInputFiles } from './build-inputs.js';
 import { externalCrateSources } from './external-sources.js';
 import { type CargoWorkspace, readCargoWorkspace } from './cargo-metadata.js';
 import { CAPTURE_DIR_ENV, LINKER_SHIM_ENV, type LinkRecord, type RustcRecord } from './capture-record.js';
+import { runCargo } from './run-cargo.js';
 import { targetTripleOf } from './target-triple.js';
 
 export interface BuildSelection {
@@ -37,17 +37,23 @@ export interface CapturedBuild {
 const wrappersDir = join(dirname(fileURLToPath(import.meta.url)), 'wrappers');
 
 /**
- * Run `cargo build` once with ipbp's rustc and linker wrappers. The wrappers'
- * paths are new for every session, which makes cargo rebuild (and so record)
- * the workspace crates while reusing every dependency's cached build.
+ * Run `cargo build` once with ipbp's rustc and linker wrappers. Cargo hashes
+ * the workspace wrapper's path into the metadata of workspace crates only:
+ * a path no capture used before makes it rebuild (and so record) those
+ * crates and relink the program, while every dependency's cached build is
+ * reused. `signal` stops the build (the error's code is then `build-interrupted`).
  */
-export async function captureBuild(selection: BuildSelection, sessionDir: string, cwd: string): Promise<CapturedBuild> {
+export async function captureBuild(selection: BuildSelection, sessionDir: string, cwd: string, signal?: AbortSignal): Promise<CapturedBuild> {
   const workspace = await readCargoWorkspace(selection.manifestPath, cwd);
   const captureDir = join(sessionDir, 'capture');
   await rm(captureDir, { recursive: true, force: true });
   await mkdir(captureDir, { recursive: true });
-  const rustcShim = await writeShim(sessionDir, 'rustc-wrapper', join(wrappersDir, 'rustc-wrapper.js'));
-  const linkerShim = await writeShim(sessionDir, 'linker-wrapper', join(wrappersDir, 'linker-wrapper.js'));
+  // Unique to this capture, not only to this session directory: a session
+  // directory's path repeats from one `ipbp run` to the next, and with it
+  // cargo would find the crates fresh, run no wrapper and link nothing.
+  const shimDir = await mkdtemp(join(sessionDir, 'wrappers-'));
+  const rustcShim = await writeShim(shimDir, 'rustc-wrapper', join(wrappersDir, 'rustc-wrapper.js'));
+  const linkerShim = await writeShim(shimDir, 'linker-wrapper', join(wrappersDir, 'linker-wrapper.js'));
 
   const args = ['build', '--message-format=json-render-diagnostics', '--target-dir', join(workspace.targetDirectory, 'ipbp')];
   if (selection.manifestPath) args.push('--manifest-path', selection.manifestPath);
@@ -57,7 +63,7 @@ export async function captureBuild(selection: BuildSelection, sessionDir: string
   if (selection.features) args.push('--features', selection.features);
   if (selection.release) args.push('--release');
   const env = { ...process.env, RUSTC_WORKSPACE_WRAPPER: rustcShim, [CAPTURE_DIR_ENV]: captureDir, [LINKER_SHIM_ENV]: linkerShim };
-  const { executables, buildScripts } = await runCargo(args, env, cwd);
+  const { executables, buildScripts } = await runCargo(args, env, cwd, signal);
   if (executables.length === 0) throw new UserError('cargo built no executable; choose one with --bin or --example', 'no-binary');
   if (executables.length > 1) {
     throw new UserError(`cargo built several executables; choose one with --bin or --example`, 'several-binaries', executables);
@@ -95,57 +101,6 @@ async function writeShim(directory: string, name: string, script: string): Promi
   await writeFile(path, `#!/bin/sh\nexec "${process.execPath}" "${script}" "$@"\n`);
   await chmod(path, 0o755);
   return path;
-}
-
-interface CargoOutcome {
-  readonly executables: string[];
-  /** Each build script run: which package, and its OUT_DIR. */
-  readonly buildScripts: Array<{ packageId: string; outDir: string }>;
-}
-
-/** Runs cargo, passing its rendered diagnostics through, and returns the executables and build script runs it reported. */
-function runCargo(args: string[], env: NodeJS.ProcessEnv, cwd: string): Promise<CargoOutcome> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn('cargo', args, { cwd, env, stdio: ['ignore', 'pipe', 'inherit'] });
-    const executables: string[] = [];
-    const buildScripts: CargoOutcome['buildScripts'] = [];
-    let buffered = '';
-    child.stdout.setEncoding('utf8');
-    child.stdout.on('data', (chunk: string) => {
-      buffered += chunk;
-      let newline: number;
-      while ((newline = buffered.indexOf('\n')) >= 0) {
-        const line = buffered.slice(0, newline);
-        buffered = buffered.slice(newline + 1);
-        const message = parseLine(line);
-        if (message?.reason === 'compiler-artifact' && typeof message.executable === 'string') executables.push(message.executable);
-        if (message?.reason === 'build-script-executed' && typeof message.package_id === 'string' && typeof message.out_dir === 'string') {
-          buildScripts.push({ packageId: message.package_id, outDir: message.out_dir });
-        }
-      }
-    });
-    child.on('error', (error) => reject(new UserError(`cannot run cargo: ${error.message}`, 'cargo-missing')));
-    child.on('close', (code) => {
-      if (code === 0) resolvePromise({ executables, buildScripts });
-      else reject(new UserError(`cargo build failed (exit code ${code})`, 'build-failed'));
-    });
-  });
-}
-
-interface CargoMessage {
-  reason?: string;
-  executable?: unknown;
-  package_id?: unknown;
-  out_dir?: unknown;
-}
-
-function parseLine(line: string): CargoMessage | undefined {
-  if (!line.startsWith('{')) return undefined;
-  try {
-    return JSON.parse(line) as CargoMessage;
-  } catch {
-    return undefined;
-  }
 }
 
 /** The JSON records the wrappers wrote below `directory`, one per entry; `fileOf` names the file of an entry. */

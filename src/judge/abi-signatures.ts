@@ -81,7 +81,8 @@ export function judgeAbiSignatures({ crate, diff }: CrateDiff, target: Target): 
     verdicts.push(
       restart(
         'abi-signatures',
-        `${changeOf(name)} and is a method in a \`dyn\` vtable: trait objects created before the edit keep their vtable, whose slot now leads to the new code, and code built for the old signature would call it with the old arguments`,
+        `${changeOf(name)}, and it is a method in a \`dyn\` vtable`,
+        'trait objects created before the edit keep their vtable, whose slot now leads to the new code, and code built for the old signature would call it with the old arguments',
       ),
     );
   }
@@ -91,7 +92,8 @@ export function judgeAbiSignatures({ crate, diff }: CrateDiff, target: Target): 
     verdicts.push(
       restart(
         'abi-signatures',
-        `${changeOf(name)}, and the old build takes its address: a function pointer stored before the edit still leads to its entry, now the new code, and code built for the old signature would call it with the old arguments`,
+        `${changeOf(name)}, and the old build takes its address`,
+        'a function pointer stored before the edit still leads to its entry, now the new code, and code built for the old signature would call it with the old arguments',
       ),
     );
   }
@@ -103,7 +105,8 @@ export function judgeAbiSignatures({ crate, diff }: CrateDiff, target: Target): 
       verdicts.push(
         restart(
           'abi-signatures',
-          `${changeOf(name)}, and code built for the old one (\`${demangleWithoutHash(caller)}\`, which the edit replaced but what ran before it still reaches) would call the new code with the old arguments`,
+          `${changeOf(name)}, and code built for the old one still calls it`,
+          `\`${demangleWithoutHash(caller)}\` was made for the old signature; the edit replaced it, but what ran before it still reaches it, and it would call the new code with the old arguments`,
         ),
       );
     }

@@ -40,8 +40,10 @@ export function judgeActiveFrames(pid: number, changed: ReadonlySet<string>, sta
   // of it is live (a type's new methods, a migration), and the root's edit waits for the next start.
   const nothingElse = [...changed].every((name) => roots.has(name));
   const verdicts: Verdict[] = [...roots].map(([name, tid]) => {
-    const reason = `\`${demangleWithoutHash(name)}\` changed while it runs as the outermost code of thread ${tid} of pid ${pid}, which it never leaves`;
-    return nothingElse ? restart('active-frames', `${reason}: its new code would never run`) : note('active-frames', `${reason}: its new code runs after a restart, the rest of the patch is live`);
+    const reason = `\`${demangleWithoutHash(name)}\` changed while it runs as the outermost code of thread ${tid} of pid ${pid}`;
+    return nothingElse
+      ? restart('active-frames', reason, 'it never returns, so its new code would never run')
+      : note('active-frames', reason, 'it never returns, so its new code runs after a restart; the rest of the patch is live');
   });
   for (const [name, threads] of running) {
     const tids = [...new Set(threads)];

@@ -23,7 +23,7 @@ export function judgeMergedFunctions(
   const verdicts: Verdict[] = [];
   for (const name of redirected) {
     const others = aliasesOf(name).filter((other) => other !== name);
-    if (others.length > 0) verdicts.push(restart('merged-functions', sharedReason(name, others)));
+    if (others.length > 0) verdicts.push(restart('merged-functions', sharedReason(name, others), SHARED_DETAILS));
   }
   // Unoptimized builds merge nothing; there an added copy of an old body is only a copy.
   if (!optimized) return verdicts;
@@ -39,13 +39,15 @@ export function judgeMergedFunctions(
     for (const atom of diff.addedAtoms) {
       if (atom.category !== 'function') continue;
       const survivor = oldBodies.get(newPrints.fingerprint(atom));
-      if (survivor) verdicts.push(restart('merged-functions', sharedReason(survivor, [atom.name])));
+      if (survivor) verdicts.push(restart('merged-functions', sharedReason(survivor, [atom.name]), SHARED_DETAILS));
     }
   }
   return verdicts;
 }
 
+const SHARED_DETAILS = 'one jump over the shared entry would change every function that shares it';
+
 function sharedReason(name: string, others: readonly string[]): string {
   const list = others.map((other) => `\`${demangleWithoutHash(other)}\``).join(', ');
-  return `\`${demangleWithoutHash(name)}\` shares its machine code with ${list} in the running program (identical functions merged by the optimizer); redirecting it would change ${others.length > 1 ? 'them' : 'that function'} too`;
+  return `\`${demangleWithoutHash(name)}\` shares its machine code with ${list} in the running program (identical functions merged by the optimizer)`;
 }

@@ -44,7 +44,8 @@ export function judgeSignatures(diff: Diff, layoutChangedTypes: readonly string[
   const verdicts = [...taken].map((path) =>
     restart(
       'signatures',
-      `\`${path}\` changed its signature, and the old version's address was taken: a function pointer stored before the edit would still call the old code`,
+      `\`${path}\` changed its signature, and the old version's address was taken`,
+      'a function pointer stored before the edit would still call the old code',
     ),
   );
   const callers = new OldCallers(diff);
@@ -56,7 +57,8 @@ export function judgeSignatures(diff: Diff, layoutChangedTypes: readonly string[
       verdicts.push(
         restart(
           'signatures',
-          `\`${path}\` changed its signature, and code built for the old one (\`${demangleWithoutHash(caller)}\`, which the edit replaced but what ran before it still reaches) keeps calling the old version`,
+          `\`${path}\` changed its signature, and code built for the old one still calls the old version`,
+          `\`${demangleWithoutHash(caller)}\` was made for the old signature; the edit replaced it, but what ran before it (a vtable, a stored pointer) still reaches it`,
         ),
       );
     }

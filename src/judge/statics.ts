@@ -28,9 +28,9 @@ export function judgeStatics(diff: Diff, isMutable: (name: string) => boolean): 
     const name = demangleWithoutHash(atom.name);
     const threadLocal = threadLocalOf(name, atom);
     if (threadLocal) {
-      verdicts.push(restart('statics', `thread-local \`${threadLocal}\` changed its initial value; threads that already use it would keep the old value while new threads get the new one`));
+      verdicts.push(restart('statics', `thread-local \`${threadLocal}\` changed its initial value`, 'threads that already use it would keep the old value while new threads get the new one'));
     } else if (atom.category === 'data') {
-      if (isMutable(atom.name) && !callsites.has(atom.name)) verdicts.push(restart('statics', `static \`${name}\` changed (initializer, size or type); a patch would either lose its state or keep a stale value`));
+      if (isMutable(atom.name) && !callsites.has(atom.name)) verdicts.push(restart('statics', `static \`${name}\` changed (initializer, size or type)`, 'the program can write it: a patch would either lose its state or keep a stale value'));
       else copied.add(atom.name);
     }
   }
@@ -43,7 +43,11 @@ export function judgeStatics(diff: Diff, isMutable: (name: string) => boolean): 
         const name = target.type === 'atom' ? target.atom.name : target.name;
         if (!copied.has(name)) continue;
         verdicts.push(
-          restart('statics', `static \`${demangleWithoutHash(name)}\` changed, and \`${demangleWithoutHash(holder.name)}\`, which the program can write, points to it; it would keep pointing to the old value`),
+          restart(
+            'statics',
+            `static \`${demangleWithoutHash(name)}\` changed, and the writable static \`${demangleWithoutHash(holder.name)}\` points to it`,
+            'the program may have changed what it holds; it would keep pointing to the old value',
+          ),
         );
       }
     }

@@ -1,7 +1,7 @@
 import { basename } from 'node:path';
 import { compareLayouts, DebugInfoError, describeLayoutChange, generatedType, type LayoutChange, readTypeLayouts } from '../debuginfo/index.js';
 import type { ObjectFile, Section } from '../object/model.js';
-import { note, restart, type Verdict } from './verdict.js';
+import { note, type Reason, restart, type Verdict } from './verdict.js';
 
 /** One crate's objects before and after an edit. */
 export interface CrateObjects {
@@ -48,7 +48,11 @@ export function judgeLayouts(crates: readonly CrateObjects[], appUsesIpbp: boole
   }
   const roots = [...changes.values()].filter((change) => change.root);
   const migratable = (change: LayoutChange): boolean => appUsesIpbp && isMigratable(change);
-  for (const change of roots) if (!migratable(change)) verdicts.push(restart('type-layouts', layoutReason(change, appUsesIpbp)));
+  for (const change of roots) {
+    if (migratable(change)) continue;
+    const { reason, details } = layoutReason(change, appUsesIpbp);
+    verdicts.push(restart('type-layouts', reason, details));
+  }
   return { verdicts, migrations: roots.filter(migratable), changedTypes: [...changes.keys()] };
 }
 
@@ -127,13 +131,13 @@ function isMigratable(change: LayoutChange): boolean {
 }
 
 /** The reason a restart gives for one layout change. */
-export function layoutReason(change: LayoutChange, appUsesIpbp: boolean): string {
-  const what = describeLayoutChange(change);
-  if (!isMigratable(change)) return `${what}; closures and futures made before the edit may still be live, and a patch cannot update them`;
+export function layoutReason(change: LayoutChange, appUsesIpbp: boolean): Reason {
+  const reason = describeLayoutChange(change);
+  if (!isMigratable(change)) return { reason, details: 'closures and futures made before the edit may still be live, and a patch cannot update them' };
   const remedy = appUsesIpbp
     ? `register \`ipbp::migrate::<${change.type}>\` to keep them without a restart`
     : 'the `ipbp` crate\'s `migrate` can keep them without a restart';
-  return `${what}; values of the old layout may be live (${remedy})`;
+  return { reason, details: `values of the old layout may be live (${remedy})` };
 }
 
 /**

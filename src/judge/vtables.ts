@@ -52,7 +52,8 @@ export function judgeVtables(diff: Diff, layoutChangedTypes: readonly string[], 
   return [...affected].map((name) =>
     restart(
       'vtables',
-      `\`${name}\` changed its signature or its slot in a \`dyn\` vtable; trait objects created before the edit would still call the old function through their old vtable`,
+      `\`${name}\` changed its signature or its slot in a \`dyn\` vtable`,
+      'trait objects created before the edit would still call the old function through their old vtable',
     ),
   );
 }

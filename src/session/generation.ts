@@ -30,9 +30,10 @@ export interface Generation {
  * Build the program with cargo (recorded) into a directory of its own: the
  * wrappers' new paths make cargo recompile, and so record, every workspace
  * crate, and a failed build leaves the running generation's files intact.
+ * `signal` stops the build (when the session ends).
  */
-export async function startGeneration(selection: BuildSelection, directory: string, cwd: string, reporter: Reporter): Promise<Generation> {
-  const build = await captureBuild(selection, directory, cwd);
+export async function startGeneration(selection: BuildSelection, directory: string, cwd: string, reporter: Reporter, signal?: AbortSignal): Promise<Generation> {
+  const build = await captureBuild(selection, directory, cwd, signal);
   const buildInputs = await BuildInputSnapshot.take(build.workspaceRoot, build.buildInputs, build.externalSources);
   const image = readElfImage(build.binary, await readFile(build.binary));
   return assemble(directory, build, image, buildInputs, reporter, (patcher) => patcher.loadBaselines());

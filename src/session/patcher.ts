@@ -21,7 +21,7 @@ import { judgeEntryRoom } from '../judge/entry-room.js';
 import { judgeMergedFunctions } from '../judge/merged-functions.js';
 import { judgeEdit } from '../judge/judge-edit.js';
 import { layoutReason } from '../judge/type-layouts.js';
-import { restartReasons, type Verdict } from '../judge/verdict.js';
+import { fullText, type Reason, restartReasons, type Verdict } from '../judge/verdict.js';
 import type { Target } from '../targets/target.js';
 import type { ProcessState } from './process-state.js';
 import type { Reporter } from './reporter.js';
@@ -41,7 +41,7 @@ export interface BuiltPatch {
   /** Types whose layout changed: the app must migrate them (`ipbp::migrate`). */
   readonly migrations: string[];
   /** Why those types need a migration, for the restart when a process has none. */
-  readonly layoutReasons: string[];
+  readonly layoutReasons: Reason[];
 }
 
 /** What applying a patch to one process took, and where its threads were meanwhile. */
@@ -59,11 +59,14 @@ export interface DeliveredPatch {
   readonly confirmed: boolean;
 }
 
-/** Why an edit needs a restart rather than a patch. */
+/** Why an edit needs a restart rather than a patch: each reason a short line, with its details. */
 export class UnpatchableChange extends Error {
   override readonly name = 'UnpatchableChange';
-  constructor(readonly reasons: string[]) {
-    super(reasons.join('; '));
+  readonly reasons: Reason[];
+  constructor(reasons: ReadonlyArray<Reason | string>) {
+    const structured = reasons.map((reason) => (typeof reason === 'string' ? { reason } : reason));
+    super(structured.map((reason) => reason.reason).join('; '));
+    this.reasons = structured;
   }
 }
 
@@ -351,7 +354,7 @@ export class Patcher {
   /** Restarts end the round; the notes are returned for the patch's report, and shown once a session each. */
   private heed(verdicts: readonly Verdict[]): string[] {
     const reasons = restartReasons(verdicts);
-    const notes = [...new Set(verdicts.filter((verdict) => verdict.action === 'note').map((verdict) => verdict.reason))];
+    const notes = [...new Set(verdicts.filter((verdict) => verdict.action === 'note').map(fullText))];
     for (const message of notes) this.warnOnce(message);
     if (reasons.length > 0) throw new UnpatchableChange(reasons);
     return notes;
@@ -401,7 +404,7 @@ export class Patcher {
       migrations: patch.migrations,
     });
     const loadMs = performance.now() - loadStart;
-    if (result.needsRestart) throw new UnpatchableChange([...patch.layoutReasons, `process ${state.pid}: ${result.message}`]);
+    if (result.needsRestart) throw new UnpatchableChange([...patch.layoutReasons, { reason: `process ${state.pid} cannot migrate the changed types`, details: result.message }]);
     if (!result.ok) throw new Error(`process ${state.pid} refused patch ${patch.id}: ${result.message}`);
     state.live.retire(patch.retired ?? []);
     state.live.addPatch(linked.symbols);

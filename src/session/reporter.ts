@@ -25,8 +25,9 @@ export type SessionEvent =
   | { event: 'compile-error'; message: string }
   | { event: 'patch-failed'; patch: number; message: string; pids: number[] }
   /** A change a patch cannot apply, with `restarting` false under --no-restart. */
-  | { event: 'unpatchable'; reasons: string[]; restarting: boolean }
-  | { event: 'restart'; reason: string }
+  | { event: 'unpatchable'; reasons: string[]; details: string[]; restarting: boolean }
+  /** `reason`: one short line naming the item and where the edit is; `details` explain it. */
+  | { event: 'restart'; reason: string; details: string[] }
   /** The app faulted, aborted or panicked; `lastPatch` is the newest patch sent to it (`confirmed` once it said it was live). */
   | { event: 'crashed'; pid: number; signal: string | null; code: number | null; lastPatch: { patch: number; changed: string[]; confirmed: boolean } | null }
   | { event: 'exited'; pid: number; code: number | null; signal: string | null };

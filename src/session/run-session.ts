@@ -12,6 +12,8 @@ import { type Crash, crashOf } from './app-crash.js';
 import { awaitAgents, findOrphans, type Orphans, recognizeProcess, reloadGeneration } from './adoption.js';
 import { launchApp } from './app-process.js';
 import { type Generation, startGeneration, watchedFilesOf } from './generation.js';
+import { fullText, type Reason } from '../judge/verdict.js';
+import { EditLocations } from './edit-locations.js';
 import { CompileError, UnpatchableChange } from './patcher.js';
 import { listed } from './listing.js';
 import { ProcessState } from './process-state.js';
@@ -64,6 +66,8 @@ export async function runSession(options: RunOptions, cwd: string): Promise<void
 
 class Session {
   private readonly queue = new SerialQueue();
+  /** The saved text of the sources, to name the line an unpatchable edit is on. */
+  private readonly editLocations = new EditLocations();
   private readonly apps = new Set<RunningApp>();
   /** Apps ipbp itself is stopping (for a restart): their exit is expected, not news. */
   private readonly retiring = new WeakSet<RunningApp>();
@@ -79,6 +83,12 @@ class Session {
   private generation: Generation | undefined;
   private generationCount = 0;
   private stopping = false;
+  /** The end of the session, once it began. */
+  private stopped: Promise<void> | undefined;
+  /** Aborted when the session ends: stops a build under way, with everything cargo started. */
+  private readonly ending = new AbortController();
+  /** Building, and launching or adopting the first apps. */
+  private startup: Promise<void> = Promise.resolve();
   /** An edit came in since the apps were last started: without one, a crashed app would only crash the same way again. */
   private editedSinceLaunch = false;
   /** No app is running (it crashed); the next edit starts a fresh build. */
@@ -100,43 +110,62 @@ class Session {
   async run(): Promise<void> {
     const finished = new Promise<void>((resolve) => (this.finish = resolve));
     const onSignal = (): void => void this.shutDown();
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
+    // A closed terminal (SIGHUP) and `kill` (SIGTERM) end the session as Ctrl-C does: the apps stop with it.
+    for (const signal of QUIT_SIGNALS) process.once(signal, onSignal);
     this.options.signal?.addEventListener('abort', onSignal, { once: true });
     try {
-      const orphans = await findOrphans(this.directory, this.options, !this.options.attach, this.reporter);
-      if (!orphans) {
-        if (this.options.attach) throw new UserError('no app of this project is running under ipbp; start one with `ipbp run`', 'nothing-to-attach');
-        // A killed session's leftovers, whose processes are gone: only the lock holder may remove them.
-        await rm(this.directory, { recursive: true, force: true });
-      }
-      await ensureSessionDirectory(this.directory);
-      const server = (this.server = await this.startServer());
-      this.agentLibrary = await ensureAgentBuilt();
-      const adopted = orphans !== undefined && (await this.adopt(orphans));
-      if (!adopted) {
-        if (this.options.attach) throw new UserError('the app of this project did not reconnect; it keeps running unpatched', 'nothing-to-attach');
-        this.reporter.info('building with cargo (recorded)…');
-        this.follow(await this.buildGeneration());
-        this.acceptAgents();
-      }
-      const generation = this.current;
-      this.reporter.emit({ event: 'session', socket: server.socketPath, agent: this.agentLibrary, binary: generation.build.binary });
-      this.watcher = new SourceWatcher(watchedFilesOf(generation), (files, firstEventAt) => this.onEdit(files, firstEventAt));
-      await this.watcher.ready();
-      if (adopted) {
-        // Edits saved while no ipbp ran: the round diffs against the original build, so it also re-patches earlier edits, harmlessly.
-        this.schedule(async () => this.reporter.info('patching in what changed since the adopted build'));
-        this.onEdit(watchedFilesOf(generation), performance.now());
-      } else if (!this.stopping) this.launch();
+      const startup = this.start();
+      this.startup = startup.catch(() => {});
+      await startup;
       await finished;
     } catch (error) {
+      // Ended mid-start: what failed was cut short by the quit (cargo stopped, the directory gone), which is no news.
+      if (this.stopping) return await this.stopped;
       await this.shutDown();
       throw error;
     } finally {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
+      for (const signal of QUIT_SIGNALS) process.off(signal, onSignal);
     }
+  }
+
+  /** Builds and launches the apps, or adopts those a killed session left; returns early once the session is ending. */
+  private async start(): Promise<void> {
+    const orphans = await findOrphans(this.directory, this.options, !this.options.attach, this.reporter);
+    if (!orphans) {
+      if (this.options.attach) throw new UserError('no app of this project is running under ipbp; start one with `ipbp run`', 'nothing-to-attach');
+      // A killed session's leftovers, whose processes are gone: only the lock holder may remove them.
+      await rm(this.directory, { recursive: true, force: true });
+    }
+    await ensureSessionDirectory(this.directory);
+    const server = (this.server = await this.startServer());
+    this.agentLibrary = await ensureAgentBuilt();
+    if (this.stopping) return;
+    const adopted = orphans !== undefined && (await this.adopt(orphans));
+    if (this.stopping) return;
+    if (!adopted) {
+      if (this.options.attach) throw new UserError('the app of this project did not reconnect; it keeps running unpatched', 'nothing-to-attach');
+      this.reporter.info('building with cargo (recorded)…');
+      this.follow(await this.buildGeneration());
+      if (this.stopping) return;
+      this.acceptAgents();
+    }
+    const generation = this.current;
+    this.reporter.emit({ event: 'session', socket: server.socketPath, agent: this.agentLibrary, binary: generation.build.binary });
+    this.watcher = new SourceWatcher(
+      watchedFilesOf(generation),
+      (files, firstEventAt) => this.onEdit(files, firstEventAt),
+      undefined,
+      (error) => this.reporter.warn(`cannot watch for saves: ${error.message}; saves there may go unseen`),
+    );
+    await this.watcher.ready();
+    // Edits an adopting session patches in were saved before it could see them: no line to name for those.
+    if (!adopted) await this.editLocations.remember(watchedFilesOf(generation));
+    if (this.stopping) return;
+    if (adopted) {
+      // Edits saved while no ipbp ran: the round diffs against the original build, so it also re-patches earlier edits, harmlessly.
+      this.schedule(async () => this.reporter.info('patching in what changed since the adopted build'));
+      this.onEdit(watchedFilesOf(generation), performance.now());
+    } else this.launch();
   }
 
   private async startServer(): Promise<PatchServer> {
@@ -155,7 +184,7 @@ class Session {
     const directory = join(this.directory, `generation-${++this.generationCount}`);
     // A killed session may have left one of this number half built.
     await rm(directory, { recursive: true, force: true });
-    return startGeneration(this.setting.selection, directory, this.setting.cwd, this.reporter);
+    return startGeneration(this.setting.selection, directory, this.setting.cwd, this.reporter, this.ending.signal);
   }
 
   /** From now on the processes run `generation`. */
@@ -303,22 +332,26 @@ class Session {
       }
       this.editedSinceLaunch = true;
       const generation = this.current;
+      const where = await this.editLocations.locate(files, generation.build.workspaceRoot);
       const buildChanges = await generation.buildInputs.reasonsFor(files);
       if (buildChanges.length > 0) {
-        await this.cannotPatch(buildChanges);
+        await this.cannotPatch(buildChanges, where);
         return;
       }
       try {
         await generation.patcher.applyEdit(files, firstEventAt);
+        if (this.stopping) return;
         this.watcher?.add(watchedFilesOf(generation));
         this.saveJournal();
       } catch (error) {
+        // A round the quit cut short fails for that reason alone (rustc got the terminal's Ctrl-C, the agents are gone): no compile error, no failed patch.
+        if (this.stopping) return;
         if (error instanceof CompileError) {
           this.reporter.raw(error.rendered);
           this.reporter.error(`${error.crate} failed to compile; the app keeps running its current code`);
           this.reporter.emit({ event: 'compile-error', message: error.rendered });
         } else if (error instanceof UnpatchableChange) {
-          await this.cannotPatch(error.reasons);
+          await this.cannotPatch(error.reasons, where);
         } else {
           // A user-side failure (the linker's complaint, say) carries the tool's own words: show them.
           const causes = error instanceof UserError ? error.causes : [];
@@ -330,24 +363,38 @@ class Session {
     });
   }
 
-  private async cannotPatch(reasons: readonly string[]): Promise<void> {
-    this.reporter.warn(`cannot patch: ${reasons.join('; ')}`);
-    this.reporter.emit({ event: 'unpatchable', reasons: [...reasons], restarting: this.options.restart });
-    if (this.options.restart) await this.restart(reasons.join('; '));
-    else this.reporter.info('not restarting (--no-restart); the app keeps running its current code');
+  /**
+   * Says why, once: the first reason in one short line naming where the edit
+   * is, then its details and any other reasons beneath. `where`: the line
+   * the user edited.
+   */
+  private async cannotPatch(reasons: ReadonlyArray<Reason | string>, where?: string): Promise<void> {
+    const structured = reasons.map((reason) => (typeof reason === 'string' ? { reason } : reason));
+    const [first, ...others] = structured;
+    if (!first) return;
+    const headline = where ? `${first.reason} (${where})` : first.reason;
+    const details = [first.details, ...others.map(fullText)].filter((line): line is string => line !== undefined);
+    this.reporter.emit({ event: 'unpatchable', reasons: structured.map((reason) => reason.reason), details, restarting: this.options.restart });
+    if (this.options.restart) {
+      await this.restart(headline, details);
+      return;
+    }
+    this.reporter.warn(`cannot patch: ${headline}${details.map((line) => `\n  ${line}`).join('')}`);
+    this.reporter.info('not restarting (--no-restart); the app keeps running its current code');
   }
 
   /**
    * Hot restart: build first, then replace the apps. A build that fails
    * leaves the running apps (if any) on their current code.
    */
-  private async restart(reason: string): Promise<void> {
-    this.reporter.info(`restarting: ${reason}`);
-    this.reporter.emit({ event: 'restart', reason });
+  private async restart(reason: string, details: readonly string[] = []): Promise<void> {
+    this.reporter.info(`restarting: ${reason}${details.map((line) => `\n  ${line}`).join('')}`);
+    this.reporter.emit({ event: 'restart', reason, details: [...details] });
     let next: Generation;
     try {
       next = await this.buildGeneration();
     } catch (error) {
+      if (this.stopping) return; // The quit stopped the build.
       if (!(error instanceof UserError)) throw error;
       const running = this.apps.size > 0;
       this.reporter.error(`the fresh build failed (${error.message}); ${running ? 'the app keeps running its current code' : 'the next edit tries again'}`);
@@ -364,6 +411,7 @@ class Session {
     );
     this.follow(next);
     this.watcher?.add(watchedFilesOf(next));
+    await this.editLocations.remember(watchedFilesOf(next));
     this.launch();
     if (previous) await rm(previous.directory, { recursive: true, force: true });
   }
@@ -372,16 +420,25 @@ class Session {
     return relative(this.current.build.workspaceRoot, file) || file;
   }
 
-  /** Runs `task` after every earlier one; a failure is reported, never left unhandled. */
+  /** Runs `task` after every earlier one; a failure is reported, never left unhandled (unless the quit caused it). */
   private schedule(task: () => Promise<void>): void {
     void this.queue.run(task).catch((error: unknown) => {
+      if (this.stopping) return;
       this.reporter.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
     });
   }
 
-  private async shutDown(): Promise<void> {
-    if (this.stopping) return;
+  /** Ends the session: once, however many signals and failures ask for it. */
+  private shutDown(): Promise<void> {
+    this.stopped ??= this.stop();
+    return this.stopped;
+  }
+
+  private async stop(): Promise<void> {
     this.stopping = true;
+    // A build under way stops first (cargo and its rustc with it); the start then returns without launching.
+    this.ending.abort();
+    await this.startup;
     await this.watcher?.close();
     await Promise.all([...this.apps].map((app) => app.stop()));
     // A build or patch under way would write into the session directory after it is removed, and
@@ -394,3 +451,6 @@ class Session {
     this.finish();
   }
 }
+
+/** Signals that end the session as Ctrl-C does. */
+const QUIT_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];

@@ -1,48 +1,104 @@
-import { type FSWatcher, watch } from 'chokidar';
+import { type FSWatcher, statSync, watch } from 'node:fs';
+import { join } from 'node:path';
+import { EditBurst } from './edit-burst.js';
+import { WatchedPaths } from './watched-paths.js';
+
+/** A live watch on one directory, and which directory it was made on. */
+interface DirectoryWatch {
+  readonly watcher: FSWatcher;
+  /** A removed directory made again is another directory that happens to have the same path. */
+  readonly identity: string;
+}
 
 /**
- * Watches the crates' source files and reports each burst of saves once.
- * Editors write a file several times (truncate, write, rename); a short
- * quiet period folds those into one edit.
+ * Watches the crates' source files and reports each burst of saves once,
+ * whatever wrote them: an editor writing in place or renaming a copy over
+ * the file, `git checkout` unlinking and re-creating it, `rm` and `cp`.
+ *
+ * Every event the kernel reports for a watched file's name counts: no
+ * throttling and no comparing of modification times, which lose a second
+ * save that comes within a few milliseconds of the first.
  */
 export class SourceWatcher {
-  private readonly watcher: FSWatcher;
-  private pending = new Set<string>();
-  private firstEventAt = 0;
-  private timer: NodeJS.Timeout | undefined;
+  private readonly paths = new WatchedPaths();
+  private readonly watches = new Map<string, DirectoryWatch>();
+  private readonly burst: EditBurst;
+  private closed = false;
 
   constructor(
     files: readonly string[],
-    private readonly onEdit: (files: string[], firstEventAt: number) => void,
-    private readonly quietMs = 8,
+    onEdit: (files: string[], firstEventAt: number) => void,
+    quietMs = 8,
+    /** A directory that cannot be watched: saves in it would go unseen, which the developer must know. */
+    private readonly onError: (error: Error) => void = () => {},
   ) {
-    this.watcher = watch([...files], { ignoreInitial: true, atomic: true });
-    this.watcher.on('change', (path) => this.record(path));
-    this.watcher.on('add', (path) => this.record(path));
+    this.burst = new EditBurst(quietMs, onEdit);
+    this.add(files);
   }
 
   /** Start watching files that appeared in a newer dep-info. */
   add(files: readonly string[]): void {
-    this.watcher.add([...files]);
+    if (this.closed) return;
+    for (const directory of this.paths.add(files)) this.arm(directory);
   }
 
+  /** The watches are in place once the constructor returns; kept so that callers need not know. */
   ready(): Promise<void> {
-    return new Promise((resolve) => this.watcher.once('ready', () => resolve()));
+    return Promise.resolve();
   }
 
   async close(): Promise<void> {
-    if (this.timer) clearTimeout(this.timer);
-    await this.watcher.close();
+    this.closed = true;
+    this.burst.cancel();
+    for (const { watcher } of this.watches.values()) watcher.close();
+    this.watches.clear();
   }
 
-  private record(path: string): void {
-    if (this.pending.size === 0) this.firstEventAt = performance.now();
-    this.pending.add(path);
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
-      const files = [...this.pending];
-      this.pending = new Set();
-      this.onEdit(files, this.firstEventAt);
-    }, this.quietMs);
+  /**
+   * Watches `directory` unless the directory there is the one already
+   * watched. True when a new watch was made (a directory that exists and
+   * was not watched as it is now).
+   */
+  private arm(directory: string): boolean {
+    const identity = identityOf(directory);
+    const current = this.watches.get(directory);
+    if (current && current.identity === identity) return false;
+    // The old watch died with the directory it was made on.
+    current?.watcher.close();
+    this.watches.delete(directory);
+    if (identity === undefined) return false;
+    try {
+      const watcher = watch(directory, (_event, name) => this.onEvent(directory, name));
+      watcher.on('error', (error) => this.onError(error));
+      this.watches.set(directory, { watcher, identity });
+      return true;
+    } catch (error) {
+      this.onError(error instanceof Error ? error : new Error(String(error)));
+      return false;
+    }
+  }
+
+  private onEvent(directory: string, name: string | null): void {
+    if (this.closed) return;
+    // Without a name (some platforms, an overflowed queue) any watched entry may have changed.
+    const paths = name === null ? this.paths.entriesOf(directory) : [join(directory, name)];
+    for (const path of paths) {
+      if (this.paths.isFile(path)) this.burst.record(path);
+      // A watched directory removed and made again (a checkout of a revision
+      // without it, and back): its files were created before a watch on it could see them.
+      if (this.paths.isDirectory(path) && this.arm(path)) {
+        for (const file of this.paths.filesIn(path)) this.burst.record(file);
+      }
+    }
+  }
+}
+
+/** Which directory is at `path` now (inode and birth time), or undefined if none is. */
+function identityOf(path: string): string | undefined {
+  try {
+    const stats = statSync(path);
+    return stats.isDirectory() ? `${stats.dev}:${stats.ino}:${stats.birthtimeMs}` : undefined;
+  } catch {
+    return undefined;
   }
 }

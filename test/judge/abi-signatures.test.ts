@@ -17,6 +17,7 @@ import { readObjectPath } from '../../src/object/read.js';
 import { X86_64_LINUX } from '../../src/targets/x86_64-linux.js';
 import { edit } from '../support/demo-crate.js';
 import { ScratchCrate } from '../support/rustc.js';
+import { fullText } from '../../src/judge/verdict.js';
 
 const V0 = ['-C', 'symbol-mangling-version=v0'];
 
@@ -106,7 +107,7 @@ describe('signature changes under v0 symbols', () => {
       verdicts.map((verdict) => [verdict.action, verdict.judge]),
       [['restart', 'abi-signatures']],
     );
-    assert.match(verdicts[0]!.reason, /^`demo::twice` changed its signature \(fn\(u64\) -> u64 → fn\(u64, u64\) -> u64\), and the old build takes its address: a function pointer stored before the edit/);
+    assert.match(fullText(verdicts[0]!), /^`demo::twice` changed its signature \(fn\(u64\) -> u64 → fn\(u64, u64\) -> u64\), and the old build takes its address: a function pointer stored before the edit/);
     // What this judge is for: the legacy judges look for new symbols, and v0 makes none.
     assert.deepEqual(judgeSignatures(diff, [], X86_64_LINUX), []);
     assert.deepEqual(judgeVtables(diff, [], X86_64_LINUX), []);
@@ -131,8 +132,8 @@ describe('signature changes under v0 symbols', () => {
     assert.equal(verdicts.length, 1, verdicts.map((verdict) => verdict.reason).join('\n'));
     assert.equal(verdicts[0]!.action, 'restart');
     assert.match(
-      verdicts[0]!.reason,
-      /^`<demo::Square as demo::Shape>::area` changed its signature \(fn\(&demo::Square\) -> u64 → fn\(&demo::Square, u64\) -> u64\) and is a method in a `dyn` vtable: trait objects created before the edit/,
+      fullText(verdicts[0]!),
+      /^`<demo::Square as demo::Shape>::area` changed its signature \(fn\(&demo::Square\) -> u64 → fn\(&demo::Square, u64\) -> u64\), and it is a method in a `dyn` vtable: trait objects created before the edit/,
     );
     // The vtable's slots keep their symbols under v0, so the vtable judge has nothing to compare.
     assert.deepEqual(judgeVtables(diff, [], X86_64_LINUX), []);
@@ -144,9 +145,9 @@ describe('signature changes under v0 symbols', () => {
     assert.ok(removed.includes('demo::call_with::<u32>'), `the old instantiation is gone: ${removed}`);
     const verdicts = judge(diff);
     assert.deepEqual(
-      verdicts.map((verdict) => verdict.reason),
+      verdicts.map(fullText),
       [
-        '`demo::helper` changed its signature (fn(u64) -> u64 → fn(u64, u64) -> u64), and code built for the old one (`demo::call_with::<u32>`, which the edit replaced but what ran before it still reaches) would call the new code with the old arguments',
+        '`demo::helper` changed its signature (fn(u64) -> u64 → fn(u64, u64) -> u64), and code built for the old one still calls it: `demo::call_with::<u32>` was made for the old signature; the edit replaced it, but what ran before it still reaches it, and it would call the new code with the old arguments',
       ],
     );
   });
@@ -175,7 +176,7 @@ describe('signature changes under v0 symbols', () => {
     assert.deepEqual(judge(diff), []);
     const legacy = judgeSignatures(diff, [], X86_64_LINUX);
     assert.deepEqual(
-      legacy.map((verdict) => verdict.reason),
+      legacy.map(fullText),
       ["`demo::twice` changed its signature, and the old version's address was taken: a function pointer stored before the edit would still call the old code"],
     );
     // Without debug info a legacy crate needs no note: its symbols tell.

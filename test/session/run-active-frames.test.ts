@@ -41,7 +41,8 @@ describe('changed functions that are running when the patch comes (examples/loop
   test("an edit of `main`'s own loop restarts: main never runs again, so its new code never would", async () => {
     await session.edit('src/main.rs', 'println!("count {count}");', 'println!("count {count} (new loop)");');
     const restart = await session.waitForEvent((event) => event.event === 'restart');
-    assert.match(String(restart.reason), new RegExp(`^\`loops::main\` changed while it runs as the outermost code of thread ${pid} of pid ${pid}, which it never leaves: its new code would never run`));
+    assert.match(String(restart.reason), new RegExp(`^\`loops::main\` changed while it runs as the outermost code of thread ${pid} of pid ${pid} \\(src/main\\.rs:\\d+\\)$`));
+    assert.deepEqual(restart.details, ['it never returns, so its new code would never run']);
     const ready = await session.waitForEvent((event) => event.event === 'ready' && event.pid !== pid);
     assert.notEqual(ready.pid, pid);
     await session.waitForLine(/^count \d+ \(new loop\)$/, 0, 120_000);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { waitForChild } from '../support/child-process.js';
+import { waitForDescendant } from '../support/process-tree.js';
 import { SecondRun } from '../support/second-run.js';
 import { IpbpRun } from '../support/ipbp-run.js';
 import { countEvents, editAll, isAlive, linesOf, waitForDemoLine, waitForNthEvent } from '../support/restart-demo.js';
@@ -149,7 +149,7 @@ describe('one session per project; a killed ipbp leaves the app running, and the
   test('ipbp killed with SIGKILL while rustc compiles an edit: the app keeps running its current code', async () => {
     await editAll(session, 'src/main.rs', [['"v1"', '"v2"']], written);
     // The kill lands at one defined point of the pipeline: the edit is being compiled, nothing is linked or sent yet.
-    await waitForChild(session.child.pid!, 'rustc');
+    await waitForDescendant(session.child.pid!, 'rustc');
     session.child.kill('SIGKILL');
     await new Promise((resolve) => session.child.once('exit', resolve));
     const from = session.stdout.length;

@@ -92,7 +92,7 @@ describe('type layout changes (examples/layout)', () => {
     const reason = String(restart.reason);
     assert.match(reason, /layout of `layout::Board` changed \(size 4 -> 8/);
     assert.match(reason, /height/);
-    assert.match(reason, /ipbp::migrate::<layout::Board>/, 'the reason says how to keep the state instead');
+    assert.match((restart.details as string[]).join('\n'), /ipbp::migrate::<layout::Board>/, 'the details say how to keep the state instead');
     assert.doesNotMatch(reason, /layout::Player/, 'the migrated type is not the reason');
     pid = (await waitForNthEvent(session, 'ready', readies + 1)).pid as number;
     assert.notEqual(pid, oldPid);

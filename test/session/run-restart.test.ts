@@ -24,6 +24,9 @@ describe('hot restart when an edit cannot be patched (examples/restart-demo)', (
   });
   after(async () => session.remove());
 
+  /** The details of the last restart `expectRestart` saw. */
+  let lastDetails = '';
+
   /** Saves the edit, then checks the restart and returns the first line of the new process that `runsNewCode`. */
   async function expectRestart(file: string, replacements: ReadonlyArray<readonly [string, string]>, reason: RegExp, runsNewCode: (line: DemoLine) => boolean): Promise<DemoLine> {
     const restarts = await countEvents(session, 'restart');
@@ -32,7 +35,10 @@ describe('hot restart when an edit cannot be patched (examples/restart-demo)', (
     await editAll(session, file, replacements, written);
     const restart = await waitForNthEvent(session, 'restart', restarts + 1);
     assert.match(String(restart.reason), reason);
+    assert.ok(String(restart.reason).length < 200, `one short line: ${String(restart.reason)}`);
     assert.ok(session.stderr.includes(`[ipbp] restarting: ${String(restart.reason)}`), 'the reason is printed');
+    assert.equal(session.stderr.split(String(restart.reason)).length, 2, 'and printed once');
+    lastDetails = (restart.details as string[]).join('\n');
     pid = (await waitForNthEvent(session, 'ready', readies + 1)).pid as number;
     assert.notEqual(pid, oldPid, 'a new process');
     const line = await waitForDemoLine(session, pid, runsNewCode);
@@ -59,7 +65,7 @@ describe('hot restart when an edit cannot be patched (examples/restart-demo)', (
     const line = await expectRestart(
       'src/main.rs',
       [['TICKS: AtomicU64 = AtomicU64::new(0)', 'TICKS: AtomicU64 = AtomicU64::new(1_000_000)']],
-      /^static `restart_demo::TICKS` changed/,
+      /^static `restart_demo::TICKS` changed \(initializer, size or type\) \(src\/main\.rs:11\)$/,
       (candidate) => candidate.tick >= 1_000_000,
     );
     assert.equal(line.label, 'v2', 'the fresh build has the earlier patched edits too');
@@ -107,9 +113,10 @@ describe('hot restart when an edit cannot be patched (examples/restart-demo)', (
         ['let callback: fn(u64) -> u64 = twice;', 'let callback: fn(u64, u64) -> u64 = twice;'],
         ['callback(21)', 'callback(21, 3)'],
       ],
-      /^`restart_demo::twice` changed its signature, and the old version's address was taken: a function pointer stored before the edit would still call the old code$/,
+      /^`restart_demo::twice` changed its signature, and the old version's address was taken \(src\/main\.rs:\d+\)$/,
       (line) => line.cb === 63,
     );
+    assert.equal(lastDetails, 'a function pointer stored before the edit would still call the old code');
   });
 
   test('a struct whose layout changed restarts, naming the type: values of the old layout may be live', async () => {
@@ -120,9 +127,10 @@ describe('hot restart when an edit cannot be patched (examples/restart-demo)', (
         ['self.0 * self.0 * factor', 'self.0 * self.1 * factor'],
         ['Square(3)', 'Square(3, 2)'],
       ],
-      /^layout of `restart_demo::Square` changed \(size 8 -> 16; field `__1: u64` added at offset 8\); values of the old layout may be live \(the `ipbp` crate's `migrate` can keep them/,
+      /^layout of `restart_demo::Square` changed \(size 8 -> 16; field `__1: u64` added at offset 8\) \(src\/main\.rs:\d+\)$/,
       (candidate) => candidate.area === 12,
     );
+    assert.match(lastDetails, /^values of the old layout may be live \(the `ipbp` crate's `migrate` can keep them/);
     assert.equal(line.label, 'v2');
   });
 

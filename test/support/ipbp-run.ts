@@ -56,21 +56,34 @@ export class IpbpRun {
     });
   }
 
-  /** `env.CARGO_TARGET_DIR` (e.g. `SHARED_TARGET_DIRECTORY`) builds the copy there instead of in its own `target/`. */
-  static async start(example: string, args: readonly string[] = [], env: NodeJS.ProcessEnv = {}): Promise<IpbpRun> {
+  /**
+   * `env.CARGO_TARGET_DIR` (e.g. `SHARED_TARGET_DIRECTORY`) builds the copy there instead of in its own `target/`.
+   * `processGroup` starts ipbp in a process group of its own, which `interruptGroup` signals as a terminal's Ctrl-C would.
+   */
+  static async start(example: string, args: readonly string[] = [], env: NodeJS.ProcessEnv = {}, options: { processGroup?: boolean } = {}): Promise<IpbpRun> {
     const directory = await mkdtemp(join(tmpdir(), `ipbp-e2e-${example}-`));
     await cp(join(repository, 'examples', example), directory, { recursive: true, filter: (source) => !source.includes('/target') });
     // Examples that depend on the repository's crates name them relative to examples/.
     const manifest = join(directory, 'Cargo.toml');
     const text = await readFile(manifest, 'utf8');
     await writeFile(manifest, text.replaceAll('path = "../../crates/', `path = "${join(repository, 'crates')}/`));
-    const eventsPath = join(directory, 'events.jsonl');
+    return IpbpRun.launch(directory, env.CARGO_TARGET_DIR ?? join(directory, 'target'), env, 'events.jsonl', args, options.processGroup ?? false);
+  }
+
+  /** Another `ipbp run` in the project directory of an earlier one (which has ended), with its own events file. */
+  static again(previous: IpbpRun, eventsName: string, args: readonly string[] = []): IpbpRun {
+    return IpbpRun.launch(previous.directory, previous.targetDirectory, previous.env, eventsName, args, false);
+  }
+
+  private static launch(directory: string, targetDirectory: string, env: NodeJS.ProcessEnv, eventsName: string, args: readonly string[], processGroup: boolean): IpbpRun {
+    const eventsPath = join(directory, eventsName);
     const child = spawn(process.execPath, [join(repository, 'bin', 'ipbp.js'), 'run', '--events', eventsPath, ...args], {
       cwd: directory,
       env: { ...process.env, NO_COLOR: '1', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
+      detached: processGroup,
     });
-    return new IpbpRun(directory, env.CARGO_TARGET_DIR ?? join(directory, 'target'), env, eventsPath, child);
+    return new IpbpRun(directory, targetDirectory, env, eventsPath, child);
   }
 
   get exited(): boolean {
@@ -114,6 +127,17 @@ export class IpbpRun {
     const at = text.indexOf(from);
     if (at < 0 || text.indexOf(from, at + 1) >= 0) throw new Error(`edit anchor must occur once in ${relativePath}: ${from}`);
     await writeFile(path, text.slice(0, at) + to + text.slice(at + from.length));
+  }
+
+  /** Waits for ipbp to exit on its own (after a signal the test sent); resolves with its exit code. */
+  async waitForExit(timeoutMs = 30_000): Promise<number | null> {
+    await this.waitFor('ipbp to exit', timeoutMs, () => (this.exited ? true : undefined));
+    return this.exitCode ?? null;
+  }
+
+  /** Ctrl-C at a terminal: SIGINT to ipbp's whole process group (started with `processGroup`), the app and any compiler included. */
+  interruptGroup(): void {
+    process.kill(-this.child.pid!, 'SIGINT');
   }
 
   /** Ctrl-C, as a developer would; resolves with ipbp's exit code. */

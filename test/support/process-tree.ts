@@ -1,0 +1,73 @@
+import { readdir, readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+
+/** One process as `/proc` shows it. */
+export interface ProcessEntry {
+  readonly pid: number;
+  readonly parent: number;
+  /** The command name (`/proc/<pid>/stat`), e.g. `rustc`. */
+  readonly name: string;
+  /** The arguments, NUL-separated in `/proc/<pid>/cmdline`, here as a list. */
+  readonly argv: string[];
+}
+
+async function processes(): Promise<ProcessEntry[]> {
+  const entries: ProcessEntry[] = [];
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
+    // The command name is in parentheses and may hold spaces; the parent pid is the second field after it.
+    const match = /^\d+ \((.*)\) \S+ (\d+) /.exec(stat);
+    if (!match) continue;
+    const argv = (await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '')).split('\0').filter(Boolean);
+    entries.push({ pid: Number(entry), parent: Number(match[2]), name: match[1]!, argv });
+  }
+  return entries;
+}
+
+/** Every process below `root` (children, their children…). */
+export async function descendantsOf(root: number): Promise<ProcessEntry[]> {
+  const all = await processes();
+  const found: ProcessEntry[] = [];
+  const parents = [root];
+  while (parents.length > 0) {
+    const parent = parents.pop()!;
+    for (const entry of all) {
+      if (entry.parent !== parent) continue;
+      found.push(entry);
+      parents.push(entry.pid);
+    }
+  }
+  return found;
+}
+
+/**
+ * Waits until a process below `root` runs `name` with arguments that
+ * `matches` accepts, and returns every process below `root` at that moment:
+ * a defined moment inside a build (rustc compiling a given crate), and the
+ * processes that must all be gone once ipbp has quit.
+ */
+export async function waitForDescendant(root: number, name: string, matches: (argv: string[]) => boolean = () => true, timeoutMs = 120_000): Promise<ProcessEntry[]> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const below = await descendantsOf(root);
+    if (below.some((entry) => entry.name === name && matches(entry.argv))) return below;
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+  throw new Error(`no ${name} ran below process ${root} within ${timeoutMs} ms`);
+}
+
+/** Whether `pid` still runs: a zombie nobody reaped yet counts as gone. */
+export function isRunning(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !/^[ZX]/.test(stat.slice(stat.lastIndexOf(')') + 2));
+  } catch {
+    return false;
+  }
+}
+
+/** The running processes whose command line mentions `text` (a project copy's directory: its app, cargo, rustc). */
+export async function runningProcessesMentioning(text: string): Promise<ProcessEntry[]> {
+  return (await processes()).filter((entry) => entry.argv.some((arg) => arg.includes(text)) && isRunning(entry.pid));
+}
