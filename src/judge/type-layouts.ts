@@ -132,12 +132,22 @@ function isMigratable(change: LayoutChange): boolean {
 
 /** The reason a restart gives for one layout change. */
 export function layoutReason(change: LayoutChange, appUsesIpbp: boolean): Reason {
-  const reason = describeLayoutChange(change);
-  if (!isMigratable(change)) return { reason, details: 'closures and futures made before the edit may still be live, and a patch cannot update them' };
-  const remedy = appUsesIpbp
-    ? `register \`ipbp::migrate::<${change.type}>\` to keep them without a restart`
-    : 'the `ipbp` crate\'s `migrate` can keep them without a restart';
-  return { reason, details: `values of the old layout may be live (${remedy})` };
+  const { reason, whatChanged } = shortened(describeLayoutChange(change));
+  const remedy = !isMigratable(change)
+    ? 'closures and futures made before the edit may still be live, and a patch cannot update them'
+    : `values of the old layout may be live (${appUsesIpbp ? `register \`ipbp::migrate::<${change.type}>\` to keep them without a restart` : "the `ipbp` crate's `migrate` can keep them without a restart"})`;
+  return { reason, details: whatChanged ? `${whatChanged}; ${remedy}` : remedy };
+}
+
+/** Longest description kept whole in the one-line reason; a longer one keeps its first item there, and the rest goes to the details. */
+const REASON_LENGTH = 150;
+
+function shortened(description: string): { reason: string; whatChanged?: string } {
+  if (description.length <= REASON_LENGTH) return { reason: description };
+  const open = description.indexOf(' (');
+  const firstItem = description.indexOf('; ', open);
+  if (open < 0 || firstItem < 0) return { reason: description };
+  return { reason: `${description.slice(0, firstItem)}; …)`, whatChanged: description.slice(open + 2, -1) };
 }
 
 /**

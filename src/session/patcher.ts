@@ -180,7 +180,7 @@ export class Patcher {
       this.optimized,
     );
     const unpatchable = [...plan.unpatchable, ...restartReasons([...tooShort, ...merged])];
-    if (unpatchable.length > 0) throw new UnpatchableChange(unpatchable);
+    if (unpatchable.length > 0) throw new UnpatchableChange(this.userCodeFirst(unpatchable.map((reason) => (typeof reason === 'string' ? { reason } : reason))));
     const objectBytes = buildPatchObject(plan, this.target);
     const objectPath = join(this.sessionDir, `patch-${id}.o`);
     await writeFile(objectPath, objectBytes);
@@ -218,7 +218,7 @@ export class Patcher {
     const neverRun = restartReasons(running);
     if (neverRun.length > 0) {
       this.reporter.info(`patch ${id} is loaded (${listed(summary)}), but not all of it can take effect`);
-      throw new UnpatchableChange(neverRun);
+      throw new UnpatchableChange(this.userCodeFirst(neverRun));
     }
     notes.push(...this.heed(running));
 
@@ -356,8 +356,18 @@ export class Patcher {
     const reasons = restartReasons(verdicts);
     const notes = [...new Set(verdicts.filter((verdict) => verdict.action === 'note').map(fullText))];
     for (const message of notes) this.warnOnce(message);
-    if (reasons.length > 0) throw new UnpatchableChange(reasons);
+    if (reasons.length > 0) throw new UnpatchableChange(this.userCodeFirst(reasons));
     return notes;
+  }
+
+  /**
+   * The reasons that name the user's own code first: the one line a restart
+   * shows should be about what they edited (`bevy_app::report`), not about a
+   * library's instantiation that changed with it.
+   */
+  private userCodeFirst(reasons: readonly Reason[]): Reason[] {
+    const own = (reason: Reason): boolean => this.units.some((unit) => reason.reason.includes(`\`${unit.name}::`));
+    return [...reasons.filter(own), ...reasons.filter((reason) => !own(reason))];
   }
 
   private warnOnce(message: string): void {

@@ -70,4 +70,16 @@ describe('a tracing-instrumented tokio service (examples/tracing-service)', () =
     assert.ok(Number(/\d+/.exec(line)![0]) > lastRequestBefore(from), 'same process, same counter');
     assert.equal((await session.events()).filter((event) => event.event === 'restart').length, 0, 'no restart');
   });
+
+  test('a new local held across an `.await` restarts: the future suspended before the edit has the old layout', async () => {
+    await session.edit('src/main.rs', '        serve(request).await;', '        let served_at = request;\n        serve(request).await;\n        std::hint::black_box(served_at);');
+    const restart = await session.waitForEvent((event) => event.event === 'restart');
+    assert.match(String(restart.reason), /^state of an async block in `tracing_service::main` changed \(size \d+ -> \d+; …\) \(src\/main\.rs:\d+\)$/);
+    assert.ok(String(restart.reason).length < 200, 'one short line');
+    const details = (restart.details as string[]).join('\n');
+    assert.match(details, /field `served_at: u64` added/, 'the details say what changed');
+    assert.match(details, /closures and futures made before the edit may still be live/);
+    const ready = await session.waitForEvent((event) => event.event === 'ready' && event.pid !== pid);
+    assert.notEqual(ready.pid, pid);
+  });
 });
