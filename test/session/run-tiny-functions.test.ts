@@ -1,0 +1,29 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { IpbpRun } from '../support/ipbp-run.js';
+
+/**
+ * A release build optimized for size packs functions without padding
+ * (examples/tiny-functions): `one` is 4 bytes, and the next function starts
+ * right after it, so the 5-byte jump of a redirect would overwrite that one.
+ */
+describe('a function shorter than the entry jump (examples/tiny-functions, --release)', () => {
+  let session: IpbpRun;
+  let pid: number;
+
+  before(async () => {
+    session = await IpbpRun.start('tiny-functions', ['--release']);
+    pid = (await session.waitForEvent((event) => event.event === 'ready', 180_000)).pid as number;
+    await session.waitForLine(/^zero=0 one=1$/);
+  });
+  after(async () => session?.remove());
+
+  test('editing it restarts with the reason, never writing over its neighbour', async () => {
+    await session.edit('src/main.rs', '    1\n}', '    11\n}');
+    const restart = await session.waitForEvent((event) => event.event === 'restart');
+    assert.match(String(restart.reason), /^`tiny_functions::one` is [1-4] bytes long, too short for an entry jump \(src\/main\.rs:\d+\)$/);
+    assert.equal((await session.events()).filter((event) => event.event === 'patched').length, 0);
+    await session.waitForEvent((event) => event.event === 'ready' && event.pid !== pid);
+    await session.waitForLine(/^zero=0 one=11$/, 0, 120_000);
+  });
+});
