@@ -14,8 +14,7 @@ describe('changed functions that are running when the patch comes (examples/loop
 
   before(async () => {
     session = await IpbpRun.start('loops');
-    pid = (await session.waitForEvent((event) => event.event === 'ready', 180_000)).pid as number;
-    await session.waitForLine(/^count \d+$/);
+    pid = await session.untilRunning(/^count \d+$/);
   });
   after(async () => session?.remove());
 

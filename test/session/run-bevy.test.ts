@@ -21,8 +21,7 @@ describe('a headless bevy app (examples/bevy-app)', () => {
 
   before(async () => {
     session = await IpbpRun.start('bevy-app', [], { CARGO_TARGET_DIR: SHARED_TARGET_DIRECTORY });
-    pid = (await session.waitForEvent((event) => event.event === 'ready', 600_000)).pid as number;
-    await session.waitForLine(/^frame \d+ position \d+$/);
+    pid = await session.untilRunning(/^frame \d+ position \d+$/, 600_000);
   });
   after(async () => session?.remove());
 

@@ -20,8 +20,7 @@ describe('closures renumbered by an edit keep their identity (examples/closures)
 
   before(async () => {
     session = await IpbpRun.start('closures');
-    pid = (await session.waitForEvent((event) => event.event === 'ready', 180_000)).pid as number;
-    await session.waitForLine(/^kept=\[31\] fresh=\[31\]$/);
+    pid = await session.untilRunning(/^kept=\[31\] fresh=\[31\]$/);
   });
   after(async () => session?.remove());
 

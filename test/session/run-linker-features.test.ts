@@ -20,8 +20,7 @@ describe('ifunc, weak and .init_array symbols (examples/linker-features)', () =>
 
   before(async () => {
     session = await IpbpRun.start('linker-features');
-    pid = (await session.waitForEvent((event) => event.event === 'ready', 180_000)).pid as number;
-    await session.waitForLine(/^label=one picked=7 weak=0 started=42$/);
+    pid = await session.untilRunning(/^label=one picked=7 weak=0 started=42$/);
   });
   after(async () => session?.remove());
 

@@ -15,8 +15,7 @@ describe('functions merged by the optimizer (examples/merged, --release)', () =>
 
   before(async () => {
     session = await IpbpRun.start('merged', ['--release']);
-    pid = (await session.waitForEvent((event) => event.event === 'ready', 180_000)).pid as number;
-    await session.waitForLine(/^alpha=22 beta=22$/);
+    pid = await session.untilRunning(/^alpha=22 beta=22$/);
   });
   after(async () => session?.remove());
 

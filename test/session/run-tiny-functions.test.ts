@@ -13,8 +13,7 @@ describe('a function shorter than the entry jump (examples/tiny-functions, --rel
 
   before(async () => {
     session = await IpbpRun.start('tiny-functions', ['--release']);
-    pid = (await session.waitForEvent((event) => event.event === 'ready', 180_000)).pid as number;
-    await session.waitForLine(/^zero=0 one=1$/);
+    pid = await session.untilRunning(/^zero=0 one=1$/);
   });
   after(async () => session?.remove());
 

@@ -20,8 +20,7 @@ describe('a tracing-instrumented tokio service (examples/tracing-service)', () =
 
   before(async () => {
     session = await IpbpRun.start('tracing-service', [], { CARGO_TARGET_DIR: SHARED_TARGET_DIRECTORY });
-    pid = (await session.waitForEvent((event) => event.event === 'ready', 600_000)).pid as number;
-    await session.waitForLine(/INFO serve\{request=\d+\}: handled request=\d+ answer=\d+$/);
+    pid = await session.untilRunning(/INFO serve\{request=\d+\}: handled request=\d+ answer=\d+$/, 600_000);
   });
   after(async () => session?.remove());
 

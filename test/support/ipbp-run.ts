@@ -86,6 +86,13 @@ export class IpbpRun {
     return new IpbpRun(directory, targetDirectory, env, eventsPath, child);
   }
 
+  /** Waits until the app is patchable and has printed a line matching `firstLine`; returns its pid. */
+  async untilRunning(firstLine: RegExp, timeoutMs = 180_000): Promise<number> {
+    const pid = (await this.waitForEvent((event) => event.event === 'ready', timeoutMs)).pid as number;
+    await this.waitForLine(firstLine);
+    return pid;
+  }
+
   get exited(): boolean {
     return this.exitCode !== undefined;
   }
