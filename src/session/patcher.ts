@@ -127,8 +127,12 @@ export class Patcher {
     return [...files];
   }
 
-  /** Compile, diff, assemble and deliver one edit. Returns false when nothing was patched. */
-  async applyEdit(files: readonly string[], startedAt: number): Promise<boolean> {
+  /**
+   * Compile, diff, assemble and deliver one edit. Returns false when nothing
+   * was patched. `quit`: the session is ending; a round it cuts short
+   * reports nothing (no patch is live in apps that are gone).
+   */
+  async applyEdit(files: readonly string[], startedAt: number, quit?: AbortSignal): Promise<boolean> {
     const changedKeys = new Set(this.units.filter((unit) => files.some((file) => this.sources.get(unit.key)?.has(file))).map((unit) => unit.key));
     // A crate rebuilt in a round that failed later (a dependent's compile
     // error, an unpatchable change) holds code no process runs: build it again.
@@ -139,6 +143,7 @@ export class Patcher {
     const compileStart = performance.now();
     const compiled = await this.compile(affected);
     const compileMs = performance.now() - compileStart;
+    if (quit?.aborted) return false;
 
     const diffStart = performance.now();
     const diffs: Array<{ unit: CrateUnit; diff: Diff; objects: ObjectFile[] }> = [];
@@ -221,6 +226,7 @@ export class Patcher {
       throw new UnpatchableChange(this.userCodeFirst(neverRun));
     }
     notes.push(...this.heed(running));
+    if (quit?.aborted) return false;
 
     const changed = plan.changed.map(demangleWithoutHash);
     const added = plan.added.map(demangleWithoutHash);

@@ -339,7 +339,7 @@ class Session {
         return;
       }
       try {
-        await generation.patcher.applyEdit(files, firstEventAt);
+        await generation.patcher.applyEdit(files, firstEventAt, this.ending.signal);
         if (this.stopping) return;
         this.watcher?.add(watchedFilesOf(generation));
         this.saveJournal();

@@ -238,14 +238,16 @@ describe('Ctrl-C while building or compiling ends ipbp quietly, leaving nothing 
     test(`during a recompile: ${mode.name}`, async () => {
       const session = await IpbpRun.start('ticker', [], {}, { processGroup: mode.processGroup });
       try {
-        const pid = (await session.waitForEvent((event) => event.event === 'ready', 180_000)).pid as number;
-        await session.waitForLine(/^hello from tick \d+$/);
+        const pid = await session.untilRunning(/^hello from tick \d+$/);
         await session.edit(MAIN, GREETING, greetingSaying('never patched at'));
         const rustc = (await waitForDescendant(session.child.pid!, 'rustc')).find((entry) => entry.name === 'rustc')!.pid;
         mode.interrupt(session);
         assert.equal(await session.waitForExit(), 0);
         assertQuiet(session.stderr);
-        assertNoFailureEvents(await session.events());
+        const events = await session.events();
+        assertNoFailureEvents(events);
+        assert.deepEqual(events.filter((event) => event.event === 'patched'), [], 'no patch is reported live in an app that is gone');
+        assert.doesNotMatch(session.stderr, /live in/);
         await assertNothingLeft(session, [pid, rustc]);
       } finally {
         await session.remove();
