@@ -204,9 +204,9 @@ export function regressionCases(directory: string): ObjectCase[] {
 // Message decoder
 
 /** What each tag's fields are, for generating valid payloads; see also LAYOUTS in seeds.ts. */
-const SCHEMA: Readonly<Record<number, readonly ('u8bool' | 'u32' | 'u64' | 'bytes' | 'string' | 'redirects' | 'stacks')[]>> = {
+const SCHEMA: Readonly<Record<number, readonly ('u8bool' | 'u32' | 'u64' | 'bytes' | 'string' | 'redirects' | 'stacks' | 'tlsFixups')[]>> = {
   1: ['u32', 'u32', 'bytes', 'string', 'u64', 'u64', 'u64'],
-  2: ['u32', 'bytes', 'string', 'u64', 'redirects', 'u64', 'string'],
+  2: ['u32', 'bytes', 'string', 'u64', 'redirects', 'u64', 'string', 'tlsFixups'],
   3: ['u32', 'u8bool', 'string', 'u64', 'u64', 'u8bool', 'stacks'],
   4: ['string'],
   5: ['bytes'],
@@ -240,6 +240,17 @@ const fieldArbitraries = {
     list.forEach((r, i) => out.set(r, 4 + 16 * i));
     return out;
   }),
+  // TLS fixups: address, value, width (4 or 8 valid).
+  tlsFixups: fc
+    .array(
+      fc.tuple(u64Bytes, u64Bytes, fc.oneof({ weight: 9, arbitrary: fc.constantFrom(4, 8) }, { weight: 1, arbitrary: fc.integer({ min: 0, max: 255 }) })),
+      { maxLength: 4 },
+    )
+    .map((fixups) => {
+      const count = new Uint8Array(4);
+      new DataView(count.buffer).setUint32(0, fixups.length, true);
+      return joinAll([count, ...fixups.flatMap(([address, value, width]) => [address, value, Uint8Array.of(width)])]);
+    }),
   // Thread stacks: tid, status (0-2 valid), frame count, frames.
   stacks: fc
     .array(

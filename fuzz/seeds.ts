@@ -303,7 +303,7 @@ export function goldenPayloads(): Uint8Array[] {
     .map((name) => new Uint8Array(readFileSync(join(directory, name))).subarray(4));
 }
 
-type WireField = 'u8' | 'u32' | 'u64' | 'bytes' | 'redirects' | 'stacks';
+type WireField = 'u8' | 'u32' | 'u64' | 'bytes' | 'redirects' | 'stacks' | 'tlsFixups';
 
 /**
  * The field layout of each message tag, written out again from the protocol
@@ -313,7 +313,7 @@ type WireField = 'u8' | 'u32' | 'u64' | 'bytes' | 'redirects' | 'stacks';
  */
 const LAYOUTS: Readonly<Record<number, readonly WireField[]>> = {
   1: ['u32', 'u32', 'bytes', 'bytes', 'u64', 'u64', 'u64'],
-  2: ['u32', 'bytes', 'bytes', 'u64', 'redirects', 'u64', 'bytes'],
+  2: ['u32', 'bytes', 'bytes', 'u64', 'redirects', 'u64', 'bytes', 'tlsFixups'],
   3: ['u32', 'u8', 'bytes', 'u64', 'u64', 'u8', 'stacks'],
   4: ['bytes'],
   5: ['bytes'],
@@ -337,9 +337,21 @@ export function payloadRegions(payload: Uint8Array): Region[] {
     if (field === 'bytes') at += 4 + v.getUint32(at, true);
     else if (field === 'redirects') at += 4 + 16 * v.getUint32(at, true);
     else if (field === 'stacks') at = stackRegions(payload, v, at, regions);
+    else if (field === 'tlsFixups') at = tlsFixupRegions(payload, v, at, regions);
     else at += width;
   }
   return regions;
+}
+
+/** The width byte of each TLS fixup in a load-patch (`at`: the fixup count); returns where they end. */
+function tlsFixupRegions(payload: Uint8Array, v: DataView, at: number, regions: Region[]): number {
+  const count = v.getUint32(at, true);
+  at += 4;
+  for (let i = 0; i < count && at + 17 <= payload.length; i++) {
+    regions.push({ start: at + 16, length: 1 });
+    at += 17;
+  }
+  return at;
 }
 
 /** The tid, status and frame count of each stack in a patch-result (`at`: the stack count); returns where they end. */

@@ -5,7 +5,7 @@
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import { encodeFrame, FrameSplitter } from './frames.js';
-import { decodeMessage, encodeMessage, PROTOCOL_VERSION, type HelloMessage, type Message, type Redirect, type ThreadStack } from './protocol.js';
+import { decodeMessage, encodeMessage, PROTOCOL_VERSION, type HelloMessage, type Message, type Redirect, type ThreadStack, type TlsFixup } from './protocol.js';
 
 export interface LoadPatchRequest {
   readonly patchId: number;
@@ -20,6 +20,8 @@ export interface LoadPatchRequest {
   readonly hooks?: bigint;
   /** Qualified names of the types whose layout the patch changes; the app must migrate each. */
   readonly migrations?: readonly string[];
+  /** Local-exec accesses of the patch's own thread-locals, written once the loader placed its TLS block. */
+  readonly tlsFixups?: readonly TlsFixup[];
 }
 
 export interface PatchResult {
@@ -104,7 +106,7 @@ export class AgentConnection extends EventEmitter<AgentConnectionEvents> {
     }
     let frame: Buffer;
     try {
-      frame = encodeFrame(encodeMessage({ type: 'load-patch', ...request, hooks: request.hooks ?? 0n, migrations: (request.migrations ?? []).join('\n') }));
+      frame = encodeFrame(encodeMessage({ type: 'load-patch', ...request, hooks: request.hooks ?? 0n, migrations: (request.migrations ?? []).join('\n'), tlsFixups: request.tlsFixups ?? [] }));
     } catch (error) {
       return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }

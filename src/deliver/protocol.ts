@@ -14,7 +14,7 @@ import { WireWriter } from './wire-writer.js';
 
 export { ProtocolError } from './protocol-error.js';
 
-export const PROTOCOL_VERSION = 3;
+export const PROTOCOL_VERSION = 4;
 
 const TAG = { hello: 1, 'load-patch': 2, 'patch-result': 3, log: 4, challenge: 5, auth: 6, 'auth-ok': 7 } as const;
 
@@ -39,6 +39,22 @@ export interface Redirect {
   readonly to: bigint;
 }
 
+/**
+ * An immediate of the patch's code that holds a thread-pointer offset
+ * (local-exec access) of one of the patch's own thread-locals: only known
+ * once the loader placed the patch's TLS block. The agent writes `value`
+ * plus that block's offset from the thread pointer, over `width` bytes.
+ */
+export interface TlsFixup {
+  readonly address: bigint;
+  /** The variable's offset in the patch's TLS block plus the relocation's addend (two's complement). */
+  readonly value: bigint;
+  readonly width: 4 | 8;
+}
+
+/** On the wire, a fixup's width is one byte, 4 or 8. */
+const TLS_FIXUP_WIDTHS = [4, 8] as const;
+
 /** CLI -> agent. */
 export interface LoadPatchMessage {
   readonly type: 'load-patch';
@@ -57,6 +73,8 @@ export interface LoadPatchMessage {
    * agent refuses the patch with `needsRestart`.
    */
   readonly migrations: string;
+  /** Written after dlopen, before any redirect: the patch's local-exec accesses of its own thread-locals. */
+  readonly tlsFixups: readonly TlsFixup[];
 }
 
 /**
@@ -161,6 +179,13 @@ export function encodeMessage(message: Message): Buffer {
       }
       out.u64('load-patch.hooks', message.hooks);
       out.string('load-patch.migrations', message.migrations);
+      out.u32('load-patch.tls_fixup_count', message.tlsFixups.length);
+      for (const fixup of message.tlsFixups) {
+        out.u64('load-patch.tls_fixup.address', fixup.address);
+        out.u64('load-patch.tls_fixup.value', fixup.value);
+        if (!TLS_FIXUP_WIDTHS.includes(fixup.width)) throw new ProtocolError(`load-patch.tls_fixup.width: ${String(fixup.width)} is not 4 or 8`);
+        out.u8('load-patch.tls_fixup.width', fixup.width);
+      }
       break;
     case 'patch-result':
       out.u32('patch-result.patch_id', message.patchId);
@@ -235,7 +260,8 @@ function decodeFields(input: WireReader, tag: number): Message {
       }
       const hooks = input.u64('load-patch.hooks');
       const migrations = input.string('load-patch.migrations');
-      return { type: 'load-patch', patchId, buildId, path, base, redirects, hooks, migrations };
+      const tlsFixups = decodeTlsFixups(input);
+      return { type: 'load-patch', patchId, buildId, path, base, redirects, hooks, migrations, tlsFixups };
     }
     case TAG['patch-result']:
       return {
@@ -259,6 +285,22 @@ function decodeFields(input: WireReader, tag: number): Message {
     default:
       throw new ProtocolError(`unknown message tag ${tag}`);
   }
+}
+
+/** The fewest bytes one TLS fixup takes on the wire: address, value, width. */
+const TLS_FIXUP_BYTES = 8 + 8 + 1;
+
+function decodeTlsFixups(input: WireReader): TlsFixup[] {
+  const count = input.u32('load-patch.tls_fixup_count');
+  if (count * TLS_FIXUP_BYTES > input.remaining) input.fail('load-patch.tls_fixups', `${count} TLS fixups need ${count * TLS_FIXUP_BYTES} bytes`);
+  const fixups: TlsFixup[] = [];
+  for (let i = 0; i < count; i++) {
+    const address = input.u64('load-patch.tls_fixup.address');
+    const value = input.u64('load-patch.tls_fixup.value');
+    const width = input.u8In('load-patch.tls_fixup.width', TLS_FIXUP_WIDTHS);
+    fixups.push({ address, value, width });
+  }
+  return fixups;
 }
 
 function decodeStacks(input: WireReader): ThreadStack[] {

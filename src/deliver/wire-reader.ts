@@ -56,6 +56,17 @@ export class WireReader {
     return values[value]!;
   }
 
+  /** A byte that must be one of `values`; an error points at the byte itself, as for `bool`. */
+  u8In<T extends number>(field: string, values: readonly T[]): T {
+    const value = this.u8(field);
+    if (!values.includes(value as T)) {
+      this.offset -= 1;
+      const expected = values.length > 1 ? `${values.slice(0, -1).join(', ')} or ${String(values.at(-1))}` : String(values[0]);
+      this.fail(field, `expected ${expected}, got ${value}`);
+    }
+    return value as T;
+  }
+
   u32(field: string): number {
     this.need(field, 4);
     const value = this.view.getUint32(this.offset, true);

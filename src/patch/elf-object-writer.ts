@@ -17,7 +17,7 @@ export interface OutputSymbol {
    * (`memcpy`, `_Unwind_Resume`) must stay default.
    */
   readonly visibility: 'default' | 'hidden';
-  readonly type: 'function' | 'object' | 'notype';
+  readonly type: 'function' | 'object' | 'tls' | 'notype';
   /** Undefined symbols are bound by the linker script to addresses in the process. */
   readonly section: OutputSection | undefined;
   readonly value: number;
@@ -130,7 +130,7 @@ export function writeElfObject(machine: number, sections: readonly OutputSection
   const symtab = Buffer.alloc((ordered.length + 1) * 24);
   ordered.forEach((symbol, i) => {
     const at = (i + 1) * 24;
-    const type = symbol.type === 'function' ? 2 : symbol.type === 'object' ? 1 : 0;
+    const type = symbol.type === 'function' ? 2 : symbol.type === 'object' ? 1 : symbol.type === 'tls' ? 6 : 0;
     const binding = symbol.binding === 'weak' ? 2 : symbol.binding === 'global' ? 1 : 0;
     symtab.writeUInt32LE(strings.add(symbol.name), at);
     symtab.writeUInt8((binding << 4) | type, at + 4);

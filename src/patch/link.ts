@@ -4,7 +4,9 @@ import { promisify } from 'node:util';
 import { UserError } from '../errors/user-error.js';
 import { type ElfImage, readElfImage } from '../object/elf/image.js';
 import type { Target } from '../targets/target.js';
+import type { TlsFixup } from '../deliver/protocol.js';
 import type { PatchSymbol } from './live-symbols.js';
+import { TLS_FIXUP_PREFIX, TLS_VARIABLE_PREFIX } from './patch-object.js';
 import { findRustLld } from './toolchain.js';
 
 const run = promisify(execFile);
@@ -14,6 +16,8 @@ export interface LinkedPatch {
   readonly base: bigint;
   /** What the patch defines, at its final (absolute) addresses. */
   readonly symbols: Map<string, PatchSymbol>;
+  /** The local-exec accesses of the patch's own thread-locals, for the agent to write once it is loaded. */
+  readonly tlsFixups: TlsFixup[];
 }
 
 /**
@@ -59,7 +63,29 @@ export async function linkPatch(target: Target, objectPath: string, outputPath: 
     const stderr = ((error as { stderr?: string }).stderr ?? String(error)).trim();
     throw new UserError('linking the patch failed', 'link-failed', stderr.split('\n').slice(0, 20));
   }
-  return { path: outputPath, base, symbols: definedSymbols(readElfImage(outputPath, await readFile(outputPath)), bindings) };
+  const image = readElfImage(outputPath, await readFile(outputPath));
+  return { path: outputPath, base, symbols: definedSymbols(image, bindings), tlsFixups: tlsFixupsOf(image) };
+}
+
+/**
+ * The sites `patch-object.ts` marked where patch code reaches one of the
+ * patch's own thread-locals local-exec, at the addresses they run at, each
+ * with the variable's offset in the patch's TLS block (its symbol's value
+ * in a linked library) plus the addend. A patch with such sites must have
+ * been linked for static TLS, or no fixed offset from the thread pointer
+ * would reach its block.
+ */
+export function tlsFixupsOf(image: ElfImage): TlsFixup[] {
+  const fixups: TlsFixup[] = [];
+  for (const [name, site] of image.symbols) {
+    if (!name.startsWith(TLS_FIXUP_PREFIX)) continue;
+    const match = /^(4|8)\.(\d+)\.(-?\d+)\.\d+$/.exec(name.slice(TLS_FIXUP_PREFIX.length));
+    const variable = match ? image.symbols.get(`${TLS_VARIABLE_PREFIX}${match[2]}`) : undefined;
+    if (!match || variable?.kind !== 'tls') throw new Error(`${image.path}: malformed thread-local fixup ${name}`);
+    fixups.push({ address: site.address + PATCH_LOAD_BIAS, value: BigInt.asUintN(64, variable.address + BigInt(match[3]!)), width: match[1] === '4' ? 4 : 8 });
+  }
+  if (fixups.length > 0 && !image.staticTls) throw new Error(`${image.path}: the patch has thread-locals of its own but was not linked for static TLS (no DF_STATIC_TLS)`);
+  return fixups;
 }
 
 /**
@@ -70,7 +96,7 @@ export async function linkPatch(target: Target, objectPath: string, outputPath: 
 export function definedSymbols(image: ElfImage, bindingNames: { has(name: string): boolean }): LinkedPatch['symbols'] {
   const symbols: LinkedPatch['symbols'] = new Map();
   for (const [name, symbol] of image.symbols) {
-    if (bindingNames.has(name) || name.startsWith('__ipbp_local_')) continue;
+    if (bindingNames.has(name) || name.startsWith('__ipbp_local_') || name.startsWith(TLS_FIXUP_PREFIX) || name.startsWith(TLS_VARIABLE_PREFIX)) continue;
     symbols.set(name, { address: symbol.address + PATCH_LOAD_BIAS, kind: symbol.kind, size: symbol.size });
   }
   return symbols;

@@ -11,6 +11,12 @@ import { R_X86_64_PC32, type ThreadLocalAccess, threadLocalAccess, writeValue } 
 const SHF_WRITE = 0x1n;
 const SHF_ALLOC = 0x2n;
 const SHF_EXECINSTR = 0x4n;
+const SHF_TLS = 0x400n;
+
+/** Local symbols that mark a local-exec access of a patch's own thread-local: `link.ts` reads them back (`tlsFixupsOf`). */
+export const TLS_FIXUP_PREFIX = '__ipbp_tpoff.';
+/** Local aliases of the patch's thread-locals, which those marks name by number. */
+export const TLS_VARIABLE_PREFIX = '__ipbp_tlsvar.';
 
 /**
  * Write the patch as a new relocatable object holding only the planned atoms.
@@ -26,12 +32,15 @@ export function buildPatchObject(plan: PatchPlan, target: Target): Buffer {
   const undefinedSymbols = new Map<string, OutputSymbol>();
 
   plan.atoms.forEach((atom, i) => {
+    const zeroFilled = atom.section.kind === 'bss' || atom.section.kind === 'tls-bss';
+    const threadLocal = atom.section.kind === 'tls-data' || atom.section.kind === 'tls-bss';
     const section: OutputSection = {
       name: atom.section.name || '.data.ipbp',
-      type: atom.section.kind === 'bss' ? SHT_NOBITS : SHT_PROGBITS,
-      flags: atom.section.raw.flags & (SHF_ALLOC | SHF_WRITE | SHF_EXECINSTR),
+      type: zeroFilled ? SHT_NOBITS : SHT_PROGBITS,
+      // SHF_TLS: a thread-local new in the edit goes into the patch's own TLS segment.
+      flags: atom.section.raw.flags & (SHF_ALLOC | SHF_WRITE | SHF_EXECINSTR | SHF_TLS),
       alignment: atomAlignment(atom),
-      data: atom.section.kind === 'bss' ? new Uint8Array(atom.extent) : atom.section.data.slice(atom.offset, atom.offset + atom.extent),
+      data: zeroFilled ? new Uint8Array(atom.extent) : atom.section.data.slice(atom.offset, atom.offset + atom.extent),
       relocations: [],
     };
     sections.push(section);
@@ -39,7 +48,7 @@ export function buildPatchObject(plan: PatchPlan, target: Target): Buffer {
       name: atom.anonymous ? `__ipbp_local_${i}` : atom.name,
       binding: atom.anonymous ? 'local' : 'global',
       visibility: atom.anonymous ? 'default' : 'hidden',
-      type: atom.category === 'function' ? 'function' : 'object',
+      type: atom.category === 'function' ? 'function' : threadLocal ? 'tls' : 'object',
       section,
       value: 0,
       size: atom.extent,
@@ -74,10 +83,15 @@ export function buildPatchObject(plan: PatchPlan, target: Target): Buffer {
   };
 
   const slots = new ThreadLocalSlots(sections, symbols);
+  const own = new PatchThreadLocals(symbols, target);
   plan.atoms.forEach((atom, i) => {
     const section = sections[i]!;
     for (const relocation of relocationsWithin(atom)) {
       const offset = relocation.offset - atom.offset;
+      if (relocation.kind === 'tls' && isOwnThreadLocal(plan, atom, relocation)) {
+        own.access(section, offset, relocation, targetSymbol(atom, relocation));
+        continue;
+      }
       if (relocation.kind === 'tls') {
         const access = threadLocalAccessOf(plan, atom, relocation);
         if (access.type === 'value') writeValue(section.data, offset, access.width, access.value);
@@ -89,8 +103,78 @@ export function buildPatchObject(plan: PatchPlan, target: Target): Buffer {
     }
   });
 
+  own.referenceStatically(sections);
   if (plan.frames.fdes.length > 0) sections.push(frameSection(plan.frames.cies, plan.frames.fdes, targetSymbol, target.patchObject.unwindSectionType));
   return writeElfObject(target.patchObject.machine, sections, symbols);
+}
+
+/** Whether a thread-local access names one the patch defines (a local-dynamic base naming one is the patch's module base). */
+function isOwnThreadLocal(plan: PatchPlan, atom: Atom, relocation: Relocation): boolean {
+  const index = plan.indexOf.get(atom.object);
+  if (!index) throw new Error(`no index for ${atom.object.path}`);
+  const target = resolveTarget(index, atom.object, relocation);
+  return plan.newThreadLocals.has(target.type === 'atom' ? target.atom.name : target.name);
+}
+
+/**
+ * The thread-locals the patch defines itself (new in the edit), in its own
+ * TLS segment. The loader resolves the module-relative accesses (general
+ * and local dynamic, initial exec through a GOT slot), so those stay
+ * ordinary relocations for the linker. A local-exec access (a thread-pointer
+ * offset as an immediate) has no relocation a shared library may carry:
+ * its bytes stay zero and a local symbol marks the site, named after the
+ * width, the variable and the addend; the agent writes it once the loader
+ * placed the block. One initial-exec reference makes that block static.
+ */
+class PatchThreadLocals {
+  private readonly aliases = new Map<OutputSymbol, OutputSymbol>();
+  private marks = 0;
+
+  constructor(
+    private readonly symbols: OutputSymbol[],
+    private readonly target: Target,
+  ) {}
+
+  defines(symbol: OutputSymbol): boolean {
+    return symbol.section !== undefined && (symbol.section.flags & SHF_TLS) !== 0n;
+  }
+
+  access(section: OutputSection, offset: number, relocation: Relocation, { symbol, addend }: { symbol: OutputSymbol; addend: bigint }): void {
+    const width = this.target.patchObject.localExecRelocations.get(relocation.raw.typeName);
+    if (width === undefined) {
+      section.relocations.push({ offset, type: relocation.raw.type, symbol, addend });
+      return;
+    }
+    writeValue(section.data, offset, width, 0n);
+    const variable = this.aliasOf(symbol);
+    this.symbols.push({ name: `${TLS_FIXUP_PREFIX}${width}.${variable.name.slice(TLS_VARIABLE_PREFIX.length)}.${addend}.${this.marks++}`, binding: 'local', visibility: 'default', type: 'notype', section, value: offset, size: 0 });
+  }
+
+  /** The synthetic initial-exec reference, when the patch has thread-locals of its own. */
+  referenceStatically(sections: OutputSection[]): void {
+    const variable = this.symbols.find((symbol) => symbol.binding !== 'local' && this.defines(symbol)) ?? this.symbols.find((symbol) => this.defines(symbol));
+    if (!variable) return;
+    const reference = this.target.patchObject.staticTlsReference;
+    if (!reference) throw new Error(`thread-locals new in an edit are not supported on ${this.target.triple}`);
+    sections.push({
+      name: '.text.ipbp.static_tls',
+      type: SHT_PROGBITS,
+      flags: SHF_ALLOC | SHF_EXECINSTR,
+      alignment: 16,
+      data: Uint8Array.from(reference.code),
+      relocations: [{ offset: reference.offset, type: reference.type, symbol: variable, addend: reference.addend }],
+    });
+  }
+
+  private aliasOf(symbol: OutputSymbol): OutputSymbol {
+    let alias = this.aliases.get(symbol);
+    if (!alias) {
+      alias = { name: `${TLS_VARIABLE_PREFIX}${this.aliases.size}`, binding: 'local', visibility: 'default', type: 'tls', section: symbol.section, value: symbol.value, size: 0 };
+      this.aliases.set(symbol, alias);
+      this.symbols.push(alias);
+    }
+    return alias;
+  }
 }
 
 /** How `atom` reaches one of the program's thread-locals (the plan checked it is one). */

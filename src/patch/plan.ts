@@ -10,6 +10,21 @@ import type { LibraryIndex } from './library-index.js';
 import type { LiveSymbols } from './live-symbols.js';
 import type { TlsTemplate } from './thread-locals.js';
 
+/** How patch code may reach a thread-local new in the edit (`patch-object.ts`); TLS descriptors are not supported. */
+const NEW_THREAD_LOCAL_ACCESSES: ReadonlySet<string> = new Set([
+  'R_X86_64_TPOFF32',
+  'R_X86_64_TPOFF64',
+  'R_X86_64_GOTTPOFF',
+  'R_X86_64_TLSGD',
+  'R_X86_64_TLSLD',
+  'R_X86_64_DTPOFF32',
+  'R_X86_64_DTPOFF64',
+]);
+
+function isThreadLocalData(atom: Atom): boolean {
+  return atom.section.kind === 'tls-data' || atom.section.kind === 'tls-bss';
+}
+
 /** What goes into one patch, and why a patch may be impossible. */
 export interface PatchPlan {
   /** Atoms copied into the patch object, in a stable order. */
@@ -35,6 +50,11 @@ export interface PatchPlan {
   readonly threadLocals: Map<string, bigint>;
   /** The program's TLS template, to resolve those accesses (`thread-locals.ts`). */
   readonly tlsTemplate: TlsTemplate | undefined;
+  /**
+   * Thread-locals new in the edit: the patch defines them in a TLS block of
+   * its own (static TLS, `patch-object.ts`), by name.
+   */
+  readonly newThreadLocals: Set<string>;
   /** Reasons the change cannot be applied by patching. Empty when it can. */
   readonly unpatchable: string[];
   /** Unwind records (CIEs, FDEs) of the included functions. */
@@ -58,7 +78,7 @@ export function planPatch(diffs: readonly Diff[], live: LiveSymbols, libraries: 
     for (const object of diff.new.objects) indexOf.set(object, diff.new);
     for (const [name, atoms] of diff.new.byName) if (!newByName.has(name)) newByName.set(name, atoms[0]!);
   }
-  const plan: PatchPlan = { atoms: [], bindings: new Map(), dynamic: new Set(), redirected: [], retired: [], changed: [], moved: [], added: [], threadLocals: new Map(), tlsTemplate: live.tlsTemplate, unpatchable: [], frames: { cies: [], fdes: [] }, indexOf };
+  const plan: PatchPlan = { atoms: [], bindings: new Map(), dynamic: new Set(), redirected: [], retired: [], changed: [], moved: [], added: [], threadLocals: new Map(), tlsTemplate: live.tlsTemplate, newThreadLocals: new Set(), unpatchable: [], frames: { cies: [], fdes: [] }, indexOf };
   const includedByName = new Map<string, Atom>();
   const included = new Set<Atom>();
   const queue: Atom[] = [];
@@ -117,24 +137,54 @@ export function planPatch(diffs: readonly Diff[], live: LiveSymbols, libraries: 
     }
   }
 
-  // The program's own thread-locals resolve to constants (thread-locals.ts); new ones would need TLS of the patch's own.
+  // The program's own thread-locals resolve to constants (thread-locals.ts);
+  // new ones come into the patch's own TLS block (patch-object.ts).
   const followThreadLocal = (index: AtomIndex, object: ObjectFile, relocation: Relocation, referrer: string): void => {
+    const target = resolveTarget(index, object, relocation);
+    const name = target.type === 'atom' ? target.atom.name : target.name;
+    const offset = live.threadLocalOffset(name);
+    // Defined here or, by name, in another codegen unit of the new build.
+    const atom = target.type === 'atom' ? target.atom : newByName.get(name);
+    if (offset === undefined && atom && isThreadLocalData(atom) && !live.lookup(name)) {
+      if (!NEW_THREAD_LOCAL_ACCESSES.has(relocation.raw.typeName)) {
+        plan.unpatchable.push(`\`${demangleWithoutHash(referrer)}\` reaches the new thread-local \`${demangleWithoutHash(name)}\` through ${relocation.raw.typeName}, which patches do not support`);
+        return;
+      }
+      plan.newThreadLocals.add(include(atom).name);
+      return;
+    }
     if (!plan.tlsTemplate) {
       plan.unpatchable.push(`\`${demangleWithoutHash(referrer)}\` uses thread-local storage, which the running program has none of`);
       return;
     }
     // The module's own base (local dynamic): the program's block, whichever variable the relocation names.
     if (relocation.raw.typeName === 'R_X86_64_TLSLD') return;
-    const target = resolveTarget(index, object, relocation);
-    const name = target.type === 'atom' ? target.atom.name : target.name;
-    const offset = live.threadLocalOffset(name);
     if (offset !== undefined) plan.threadLocals.set(name, offset);
-    else plan.unpatchable.push(`\`${demangleWithoutHash(referrer)}\` uses the thread-local \`${demangleWithoutHash(name)}\`, which the running program does not have; thread-locals new in an edit cannot be patched in yet`);
+    else if (live.lookup(name)?.kind === 'tls') plan.unpatchable.push(`\`${demangleWithoutHash(referrer)}\` uses the thread-local \`${demangleWithoutHash(name)}\`, which an earlier patch added; a later patch cannot reach it yet`);
+    else plan.unpatchable.push(`\`${demangleWithoutHash(referrer)}\` uses the thread-local \`${demangleWithoutHash(name)}\`, which the running program does not have`);
+  };
+
+  /**
+   * A local-dynamic access computes its module's base once (TLSLD) and adds
+   * offsets to it (DTPOFF32), and the compiler may share one base among
+   * several variables of its crate: an edit that puts some of them in the
+   * program's block and some in the patch's cannot share it.
+   */
+  const checkLocalDynamicModules = (index: AtomIndex, object: ObjectFile, relocations: readonly Relocation[], referrer: string): void => {
+    const modules = new Set<string>();
+    for (const relocation of relocations) {
+      if (relocation.raw.typeName !== 'R_X86_64_TLSLD' && relocation.raw.typeName !== 'R_X86_64_DTPOFF32') continue;
+      const target = resolveTarget(index, object, relocation);
+      const name = target.type === 'atom' ? target.atom.name : target.name;
+      modules.add(live.threadLocalOffset(name) !== undefined || live.lookup(name) ? 'program' : 'patch');
+    }
+    if (modules.size > 1) plan.unpatchable.push(`\`${demangleWithoutHash(referrer)}\` reaches the program's thread-locals and new ones through one local-dynamic base`);
   };
 
   const follow = (object: ObjectFile, relocations: readonly Relocation[], referrer: string): void => {
     const index = indexOf.get(object);
     if (!index) return;
+    checkLocalDynamicModules(index, object, relocations, referrer);
     for (const relocation of relocations) {
       if (relocation.kind === 'tls') {
         followThreadLocal(index, object, relocation, referrer);

@@ -418,8 +418,12 @@ export class Patcher {
       redirects,
       hooks: state.live.originalOf(APP_HOOK_TABLE)?.address ?? 0n,
       migrations: patch.migrations,
+      tlsFixups: linked.tlsFixups,
     });
     const loadMs = performance.now() - loadStart;
+    if (result.needsRestart && result.message.startsWith('static TLS')) {
+      throw new UnpatchableChange([{ reason: `process ${state.pid} has no static TLS left for the thread-locals patch ${patch.id} adds`, details: result.message }]);
+    }
     if (result.needsRestart) throw new UnpatchableChange([...patch.layoutReasons, { reason: `process ${state.pid} cannot migrate the changed types`, details: result.message }]);
     if (!result.ok) throw new Error(`process ${state.pid} refused patch ${patch.id}: ${result.message}`);
     state.live.retire(patch.retired ?? []);

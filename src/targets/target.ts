@@ -16,6 +16,27 @@ export interface Target {
     readonly machine: number;
     /** The section type of `.eh_frame` (x86_64 has a type of its own for it). */
     readonly unwindSectionType: number;
+    /**
+     * A function that reads one of the patch's thread-locals initial-exec
+     * (through a GOT slot the loader fills with its thread-pointer offset),
+     * added to a patch with thread-locals of its own: the linker then marks
+     * the library `DF_STATIC_TLS`, and the loader places its TLS block at a
+     * fixed offset from every thread's pointer, as the program's code
+     * (local-exec) expects. Absent: the target cannot load new thread-locals.
+     */
+    readonly staticTlsReference?: {
+      readonly code: Uint8Array;
+      /** Where the relocation applies in `code`, its type and addend. */
+      readonly offset: number;
+      readonly type: number;
+      readonly addend: bigint;
+    };
+    /**
+     * Relocations of a thread-pointer offset (local-exec) that the patch's
+     * linker cannot resolve in a shared library: against the patch's own
+     * thread-locals, the agent writes them after loading. Name -> width.
+     */
+    readonly localExecRelocations: ReadonlyMap<string, 4 | 8>;
   };
   /** Relocation types of direct calls and tail jumps: they reach a function without taking its address. */
   readonly callRelocations: ReadonlySet<string>;

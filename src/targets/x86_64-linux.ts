@@ -4,13 +4,24 @@ const EM_X86_64 = 62;
 /** `SHT_X86_64_UNWIND`: the psABI's type for `.eh_frame`. */
 const SHT_X86_64_UNWIND = 0x70000001;
 
+const R_X86_64_GOTTPOFF = 22;
+
 /** Linux on x86_64 with glibc: the first target, where everything runs. */
 export const X86_64_LINUX: Target = {
   triple: 'x86_64-unknown-linux-gnu',
   architecture: 'x86_64',
   objectFormat: 'elf',
   pointerBytes: 8,
-  patchObject: { machine: EM_X86_64, unwindSectionType: SHT_X86_64_UNWIND },
+  patchObject: {
+    machine: EM_X86_64,
+    unwindSectionType: SHT_X86_64_UNWIND,
+    // `mov x@gottpoff(%rip), %rax; ret`: R_X86_64_GOTTPOFF over the displacement.
+    staticTlsReference: { code: Uint8Array.of(0x48, 0x8b, 0x05, 0, 0, 0, 0, 0xc3), offset: 3, type: R_X86_64_GOTTPOFF, addend: -4n },
+    localExecRelocations: new Map([
+      ['R_X86_64_TPOFF32', 4],
+      ['R_X86_64_TPOFF64', 8],
+    ]),
+  },
   callRelocations: new Set(['R_X86_64_PLT32']),
   // `jmp rel32`: the patch is linked within ±2 GiB of the program so the displacement fits.
   redirect: { entryBytes: 5, encoding: 'jmp rel32' },

@@ -48,6 +48,10 @@ const golden: ReadonlyArray<readonly [string, Message]> = [
       ],
       hooks: 0x5555_5558_1230n,
       migrations: 'app::Counter\napp::Shape',
+      tlsFixups: [
+        { address: 0x5555_5155_5013n, value: 0x10n, width: 4 },
+        { address: 0x5555_5155_6000n, value: 0xffff_ffff_ffff_fff8n, width: 8 },
+      ],
     },
   ],
   [
@@ -114,7 +118,7 @@ describe('golden fixtures (shared with the Rust agent)', () => {
     for (const [name] of golden) {
       const payload = onlyPayload(fixture(name));
       for (let cut = 0; cut < payload.length; cut++) {
-        assertThrowsProtocolError(() => decodeMessage(payload.subarray(0, cut)), /truncated|redirects need|stacks need|frames need/);
+        assertThrowsProtocolError(() => decodeMessage(payload.subarray(0, cut)), /truncated|redirects need|stacks need|frames need|TLS fixups need/);
       }
     }
   });
@@ -167,6 +171,17 @@ describe('decodeMessage', () => {
     payload.writeUInt32LE(0xffff_ffff, payload.length - 4);
     assertThrowsProtocolError(() => decodeMessage(payload), /4294967295 redirects need/);
   });
+
+  it('refuses a TLS fixup count larger than the payload, and a width other than 4 or 8, as the Rust decoder words them', () => {
+    const head = encodeMessage({ type: 'load-patch', patchId: 1, buildId, path: '', base: 0n, redirects: [], hooks: 0n, migrations: '', tlsFixups: [] });
+    const countAt = head.length - 4;
+    const counted = Buffer.from(head);
+    counted.writeUInt32LE(0xffff_ffff, countAt);
+    assertThrowsProtocolError(() => decodeMessage(counted), new RegExp(`^load-patch\\.tls_fixups at offset ${head.length}: 4294967295 TLS fixups need 73014444015 bytes$`));
+    const one = encodeMessage({ type: 'load-patch', patchId: 1, buildId, path: '', base: 0n, redirects: [], hooks: 0n, migrations: '', tlsFixups: [{ address: 1n, value: 2n, width: 8 }] });
+    one[one.length - 1] = 2;
+    assertThrowsProtocolError(() => decodeMessage(one), new RegExp(`^load-patch\\.tls_fixup\\.width at offset ${one.length - 1}: expected 4 or 8, got 2$`));
+  });
 });
 
 describe('encodeMessage', () => {
@@ -178,12 +193,16 @@ describe('encodeMessage', () => {
       /stack\.status: running is not a stack status/,
     );
     assertThrowsProtocolError(
-      () => encodeMessage({ type: 'load-patch', patchId: -1, buildId, path: '', base: 0n, redirects: [], hooks: 0n, migrations: '' }),
+      () => encodeMessage({ type: 'load-patch', patchId: -1, buildId, path: '', base: 0n, redirects: [], hooks: 0n, migrations: '', tlsFixups: [] }),
       /patch_id: -1 is not a u32/,
     );
     assertThrowsProtocolError(
-      () => encodeMessage({ type: 'load-patch', patchId: 1, buildId, path: '', base: 1n << 64n, redirects: [], hooks: 0n, migrations: '' }),
+      () => encodeMessage({ type: 'load-patch', patchId: 1, buildId, path: '', base: 1n << 64n, redirects: [], hooks: 0n, migrations: '', tlsFixups: [] }),
       /base: 18446744073709551616 is not a u64/,
+    );
+    assertThrowsProtocolError(
+      () => encodeMessage({ type: 'load-patch', patchId: 1, buildId, path: '', base: 0n, redirects: [], hooks: 0n, migrations: '', tlsFixups: [{ address: 0n, value: 0n, width: 2 as 4 }] }),
+      /tls_fixup\.width: 2 is not 4 or 8/,
     );
   });
 });
@@ -247,6 +266,7 @@ const anyMessage: fc.Arbitrary<Message> = fc.oneof(
     redirects: fc.array(fc.record({ from: u64, to: u64 }), { maxLength: 8 }),
     hooks: u64,
     migrations: text,
+    tlsFixups: fc.array(fc.record({ address: u64, value: u64, width: fc.constantFrom(4 as const, 8 as const) }), { maxLength: 4 }),
   }),
   fc.record({
     type: fc.constant('patch-result' as const),

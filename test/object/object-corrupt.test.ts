@@ -619,8 +619,8 @@ const JOBS = {
       ['2^32 symbols', 'object', /^ELF section \d+ contents$/, edited((v) => v.setBigUint64(symtab.at + 32, 2n ** 32n * 24n, true))],
       ['2^32 relocations', 'object', /^ELF section \d+ contents$/, edited((v) => v.setBigUint64(rela.at + 32, 2n ** 32n * 24n, true))],
       ['a section at offset 2^53', 'object', /^ELF section offset$/, edited((v) => v.setBigUint64(symtab.at + 24, 2n ** 53n, true))],
-      ['65535 program headers', 'image', /^ELF program header type$/, edited((v) => v.setUint16(56, 0xffff, true), fx.image.bytes)],
-      ['program headers at 2^53-1', 'image', /^ELF program header type$/, edited((v) => v.setBigUint64(32, 2n ** 53n - 1n, true), fx.image.bytes)],
+      ['65535 program headers', 'image', /^ELF program header table$/, edited((v) => v.setUint16(56, 0xffff, true), fx.image.bytes)],
+      ['program headers at 2^53-1', 'image', /^ELF program header table$/, edited((v) => v.setBigUint64(32, 2n ** 53n - 1n, true), fx.image.bytes)],
       ['2^32 sections in the image', 'image', /^ELF section header table$/, edited((v) => (v.setUint16(60, 0, true), v.setBigUint64(sectionHeaders(fx.image.bytes)[0]!.at + 32, 2n ** 32n, true)), fx.image.bytes)],
     ];
     // Section 0 is exempt from the contents check (its sh_size is the extended count);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { demangleWithoutHash } from '../../src/diff/demangle/index.js';
 import { relocationsWithin } from '../../src/diff/fingerprint.js';
@@ -65,12 +65,17 @@ describe('buildPatchObject', () => {
     program = await DemoProgram.build('ipbp-patch-object-');
     directory = await mkdtemp(join(tmpdir(), 'ipbp-patch-object-out-'));
     const live = new LiveSymbols(program.image, LOAD_BIAS);
-    const libraries = new LibraryIndex([await stdRlib()]);
+    const std = await stdRlib();
+    // libcore too: std's thread-local code (the new thread-local's access error) brings some of it along.
+    const core = (await readdir(dirname(std))).find((file) => /^libcore-.*\.rlib$/.test(file));
+    const libraries = new LibraryIndex([std, ...(core ? [join(dirname(std), core)] : [])]);
     const edits = {
       // One changed function, its panic location, one frame.
       body: edit(DEMO_CRATE, 'x + 1 }', 'x + 3 }'),
       // A first call of a std function: code from libstd, landing pads, several CIEs, a symbol left to the loader.
       library: edit(DEMO_CRATE, 'std::hint::black_box("label-a")', 'std::hint::black_box(if std::env::temp_dir().as_os_str().is_empty() { "" } else { "label-a" })'),
+      // A new thread-local, reached local-dynamic (a library crate's code): the patch's own TLS.
+      threadLocal: edit(DEMO_CRATE, 'pub fn tick() -> u64 {', 'thread_local! { static LOCAL: std::cell::Cell<u64> = const { std::cell::Cell::new(7) }; } pub fn tick() -> u64 { LOCAL.get() +'),
     };
     for (const [name, source] of Object.entries(edits)) {
       const plan = planPatch([await program.diff(source)], live, libraries);
@@ -236,6 +241,34 @@ describe('buildPatchObject', () => {
       });
     });
   }
+
+  test('a new thread-local keeps its TLS flag, and the patch asks for static TLS', async () => {
+    const { plan, bytes, object } = cases.get('threadLocal')!;
+    assert.ok(plan.newThreadLocals.size > 0);
+    plan.atoms.forEach((atom, i) => {
+      if (!plan.newThreadLocals.has(atom.name)) return;
+      const section = object.sections[i + 1]!;
+      assert.ok(section.kind === 'tls-data' || section.kind === 'tls-bss', `${section.name} is TLS: ${section.kind}`);
+      assert.equal(section.kind, atom.section.kind, 'tdata stays PROGBITS, tbss NOBITS');
+      assert.equal(section.raw.flags & 0x400n, 0x400n, 'SHF_TLS');
+    });
+    for (const name of plan.newThreadLocals) assert.equal(object.symbols.find((symbol) => symbol.name === name)?.kind, 'tls', `${demangleWithoutHash(name)} is STT_TLS`);
+    const reference = object.sections.find((section) => section.name === '.text.ipbp.static_tls');
+    assert.ok(reference, 'the synthetic initial-exec reference is there');
+    assert.deepEqual([...reference.data], [0x48, 0x8b, 0x05, 0, 0, 0, 0, 0xc3]);
+    assert.deepEqual(
+      reference.relocations.map((relocation) => [relocation.raw.typeName, relocation.offset, relocation.addend, object.symbols[(relocation.target as { symbol: number }).symbol]!.kind]),
+      [['R_X86_64_GOTTPOFF', 3, -4n, 'tls']],
+    );
+    const objectPath = join(directory, 'threadLocal.o');
+    await writeFile(objectPath, bytes);
+    const linked = await linkPatch(X86_64_LINUX, objectPath, join(directory, 'threadLocal.so'), PATCH_BASE, plan.bindings);
+    const image = readElfImage(linked.path, await readFile(linked.path));
+    assert.ok(image.tls && image.tls.size > 0n, 'the linked patch has a PT_TLS');
+    assert.ok(image.staticTls, 'DF_STATIC_TLS is set in its dynamic section');
+    // A library crate reaches it local-dynamic: the loader resolves that, nothing is left for the agent.
+    assert.deepEqual(linked.tlsFixups, []);
+  });
 
   test('no .eh_frame is written when the plan has no frames', () => {
     const { plan } = cases.get('body')!;

@@ -20,6 +20,7 @@ mod frame_io;
 mod image;
 mod log;
 mod patch_loader;
+mod patch_tls;
 mod peer_auth;
 pub mod protocol;
 mod redirect;

@@ -2,7 +2,8 @@
 //! it was made for, redirect the changed functions into it.
 
 use crate::app_hooks::{AppHooks, MigrationPhase};
-use crate::protocol::{Message, Redirect};
+use crate::patch_tls::apply_tls_fixups;
+use crate::protocol::{Message, Redirect, TlsFixup};
 use crate::redirect::apply_redirects;
 use std::ffi::{c_void, CStr, CString};
 use std::time::Instant;
@@ -30,6 +31,8 @@ pub struct PatchRequest<'a> {
     pub hooks: u64,
     /// Types whose layout changes, one per line; the app migrates them.
     pub migrations: &'a str,
+    /// Local-exec accesses of the patch's own thread-locals (`patch_tls`).
+    pub tls_fixups: &'a [TlsFixup],
 }
 
 /// Why a patch was not applied.
@@ -59,7 +62,17 @@ pub fn load_patch(
         let hooks = AppHooks::find(request.hooks);
         check_migrations(hooks.as_ref(), request.migrations)?;
         let started = Instant::now();
-        let handle = open_library(request.path)?;
+        let handle = open_library(request.path).map_err(|message| {
+            // glibc places a patch's thread-locals in the static TLS surplus
+            // (patch_tls.rs); when it is used up, only a fresh start has room.
+            if message.contains("static TLS") {
+                Refusal::NeedsRestart(format!(
+                    "static TLS is used up: the patch's new thread-locals do not fit ({message})"
+                ))
+            } else {
+                Refusal::Failed(message)
+            }
+        })?;
         // Loading the same file again (a CLI resending a patch after a
         // reconnect) returns the same handle: record it once.
         if !loaded.iter().any(|patch| patch.handle == handle) {
@@ -70,6 +83,8 @@ pub fn load_patch(
             });
         }
         check_mapped_at(handle, request.path, request.base)?;
+        // Before any redirect: no thread runs the patch's code yet.
+        apply_tls_fixups(handle, request.tls_fixups)?;
         load_us = started.elapsed().as_micros() as u64;
 
         if let Some(hooks) = &hooks {
@@ -264,6 +279,7 @@ mod tests {
             redirects: &[],
             hooks: 0,
             migrations: "",
+            tls_fixups: &[],
         }
     }
 

@@ -11,7 +11,7 @@
 
 use std::fmt;
 
-pub const PROTOCOL_VERSION: u32 = 3;
+pub const PROTOCOL_VERSION: u32 = 4;
 
 /// The largest payload either side accepts. A frame announcing more is
 /// refused before anything is allocated for it.
@@ -34,6 +34,23 @@ const STACK_MIN_BYTES: usize = 4 + 1 + 4;
 pub struct Redirect {
     pub from: u64,
     pub to: u64,
+}
+
+/// The fewest bytes one [`TlsFixup`] takes: address, value, width.
+const TLS_FIXUP_BYTES: usize = 8 + 8 + 1;
+
+/// An immediate of the patch's code holding a thread-pointer offset
+/// (local-exec access) of one of the patch's own thread-locals, known only
+/// once the loader placed the patch's TLS block: the agent writes `value`
+/// plus that block's offset from the thread pointer over `width` bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TlsFixup {
+    pub address: u64,
+    /// The variable's offset in the patch's TLS block plus the relocation's
+    /// addend, two's complement.
+    pub value: u64,
+    /// 4 or 8.
+    pub width: u8,
 }
 
 /// How much of a stopped thread's stack the agent could walk.
@@ -94,6 +111,8 @@ pub enum Message {
         /// The app must have registered a migration for each of them, or
         /// the patch is refused with `needs_restart`.
         migrations: String,
+        /// Written after dlopen and before any redirect.
+        tls_fixups: Vec<TlsFixup>,
     },
     /// agent -> CLI, one per `LoadPatch`, in order.
     PatchResult {
@@ -177,6 +196,7 @@ impl Message {
                 redirects,
                 hooks,
                 migrations,
+                tls_fixups,
             } => {
                 out.u8(TAG_LOAD_PATCH);
                 out.u32(*patch_id);
@@ -190,6 +210,12 @@ impl Message {
                 }
                 out.u64(*hooks);
                 out.bytes(migrations.as_bytes());
+                out.u32(clamp_len(tls_fixups.len()));
+                for fixup in tls_fixups.iter().take(clamp_len(tls_fixups.len()) as usize) {
+                    out.u64(fixup.address);
+                    out.u64(fixup.value);
+                    out.u8(fixup.width);
+                }
             }
             Message::PatchResult {
                 patch_id,
@@ -282,6 +308,7 @@ impl Message {
                 }
                 let hooks = input.u64("load-patch.hooks")?;
                 let migrations = input.string("load-patch.migrations")?;
+                let tls_fixups = decode_tls_fixups(&mut input)?;
                 Message::LoadPatch {
                     patch_id,
                     build_id,
@@ -290,6 +317,7 @@ impl Message {
                     redirects,
                     hooks,
                     migrations,
+                    tls_fixups,
                 }
             }
             TAG_PATCH_RESULT => Message::PatchResult {
@@ -327,6 +355,30 @@ impl Message {
         }
         Ok(message)
     }
+}
+
+fn decode_tls_fixups(input: &mut Reader<'_>) -> Result<Vec<TlsFixup>, DecodeError> {
+    let count = input.u32("load-patch.tls_fixup_count")? as usize;
+    // Checked against what is left before allocating, as for redirects.
+    let needed = count.saturating_mul(TLS_FIXUP_BYTES);
+    if needed > input.remaining() {
+        return Err(input.error(
+            "load-patch.tls_fixups",
+            &format!("{count} TLS fixups need {needed} bytes"),
+        ));
+    }
+    let mut fixups = Vec::with_capacity(count);
+    for _ in 0..count {
+        let address = input.u64("load-patch.tls_fixup.address")?;
+        let value = input.u64("load-patch.tls_fixup.value")?;
+        let width = input.tls_fixup_width("load-patch.tls_fixup.width")?;
+        fixups.push(TlsFixup {
+            address,
+            value,
+            width,
+        });
+    }
+    Ok(fixups)
 }
 
 fn decode_stacks(input: &mut Reader<'_>) -> Result<Vec<ThreadStack>, DecodeError> {
@@ -461,6 +513,17 @@ impl<'a> Reader<'a> {
                     "{field} at offset {start}: expected 0, 1 or 2, got {value}"
                 ))
             })
+    }
+
+    fn tls_fixup_width(&mut self, field: &str) -> Result<u8, DecodeError> {
+        // Like `bool`, the error points at the byte itself.
+        let start = self.offset;
+        match self.u8(field)? {
+            width @ (4 | 8) => Ok(width),
+            other => Err(DecodeError(format!(
+                "{field} at offset {start}: expected 4 or 8, got {other}"
+            ))),
+        }
     }
 
     fn u32(&mut self, field: &str) -> Result<u32, DecodeError> {

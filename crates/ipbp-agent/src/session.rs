@@ -109,6 +109,7 @@ where
                 redirects,
                 hooks,
                 migrations,
+                tls_fixups,
             } => {
                 let request = PatchRequest {
                     patch_id,
@@ -118,6 +119,7 @@ where
                     redirects: &redirects,
                     hooks,
                     migrations: &migrations,
+                    tls_fixups: &tls_fixups,
                 };
                 // A panic while loading one patch becomes that patch's
                 // error, not a dropped connection.

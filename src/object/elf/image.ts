@@ -21,6 +21,8 @@ export interface ElfImage {
   /** The range the loader makes read-only after relocating it (`PT_GNU_RELRO`): `.data.rel.ro`, the GOT. */
   readonly relro: { readonly address: bigint; readonly size: bigint } | undefined;
   readonly tls: { readonly address: bigint; readonly size: bigint; readonly alignment: bigint } | undefined;
+  /** `DF_STATIC_TLS` in the dynamic section: the loader must place its TLS block in static TLS (initial-exec accesses). */
+  readonly staticTls: boolean;
 }
 
 export interface ImageSymbol {
@@ -34,7 +36,11 @@ const ET_EXEC = 2;
 const ET_DYN = 3;
 const PT_LOAD = 1;
 const PT_TLS = 7;
+const PT_DYNAMIC = 2;
 const PT_GNU_RELRO = 0x6474e552;
+const DT_NULL = 0n;
+const DT_FLAGS = 30n;
+const DF_STATIC_TLS = 0x10n;
 const PF_W = 2;
 const NT_GNU_BUILD_ID = 3;
 const STT_GNU_IFUNC = 10;
@@ -64,8 +70,11 @@ export function readElfImage(path: string, bytes: Uint8Array): ElfImage {
   const loadSegments: Array<{ address: bigint; size: bigint; writable: boolean }> = [];
   let tls: ElfImage['tls'];
   let relro: ElfImage['relro'];
+  let staticTls = false;
   const programHeaderOffset = reader.u64AsNumber('ELF program header offset', 32);
   const programHeaderCount = reader.u16('ELF program header count', 56);
+  // The whole table must be in the file before any entry is believed (a garbage entry could name a dynamic segment).
+  reader.check('ELF program header table', programHeaderOffset, programHeaderCount * 56);
   for (let i = 0; i < programHeaderCount; i++) {
     const at = programHeaderOffset + i * 56;
     const type = reader.u32('ELF program header type', at);
@@ -75,9 +84,19 @@ export function readElfImage(path: string, bytes: Uint8Array): ElfImage {
     if (type === PT_LOAD) loadSegments.push({ address, size, writable: (flags & PF_W) !== 0 });
     if (type === PT_GNU_RELRO) relro = { address, size };
     if (type === PT_TLS) tls = { address, size, alignment: reader.u64('ELF program header alignment', at + 48) };
+    if (type === PT_DYNAMIC) staticTls = hasStaticTlsFlag(reader, reader.u64AsNumber('ELF dynamic segment offset', at + 8), reader.u64AsNumber('ELF dynamic segment size', at + 32));
   }
   const buildId = readBuildId(reader, headers.filter((h) => h.type === SHT_NOTE));
-  return { path, symbols, ambiguous, imports, buildId, loadSegments, relro, tls };
+  return { path, symbols, ambiguous, imports, buildId, loadSegments, relro, tls, staticTls };
+}
+
+function hasStaticTlsFlag(reader: ByteReader, offset: number, size: number): boolean {
+  for (let at = offset; at + 16 <= offset + size; at += 16) {
+    const tag = reader.u64('ELF dynamic tag', at);
+    if (tag === DT_NULL) break;
+    if (tag === DT_FLAGS) return (reader.u64('ELF dynamic flags', at + 8) & DF_STATIC_TLS) !== 0n;
+  }
+  return false;
 }
 
 function readBuildId(reader: ByteReader, notes: ReadonlyArray<{ offset: number; size: number }>): string {

@@ -58,4 +58,13 @@ pub trait Architecture {
     /// Makes instructions just written at `address` visible to instruction
     /// fetch on every core, before any thread may run them.
     fn sync_instruction_cache(address: u64, len: usize);
+
+    /// The calling thread's thread pointer: what local-exec thread-local
+    /// offsets are relative to.
+    fn thread_pointer() -> u64;
+
+    /// The offset a local-exec access adds to the thread pointer to reach a
+    /// module's static TLS block at `block`, given this thread's `thread_pointer`;
+    /// an error when `block` cannot be a static block of that thread.
+    fn static_tls_offset(thread_pointer: u64, block: u64) -> Result<i64, String>;
 }

@@ -71,6 +71,32 @@ impl Architecture for X86_64 {
     /// Each thread parked during the write leaves the kernel (a serializing
     /// event) before it runs the new bytes.
     fn sync_instruction_cache(_address: u64, _len: usize) {}
+
+    /// `%fs:0` holds the thread control block's pointer to itself, which is
+    /// the thread pointer (glibc, TLS variant II).
+    fn thread_pointer() -> u64 {
+        let pointer: u64;
+        // SAFETY: reads one word of the calling thread's own TCB, which
+        // every thread has for its whole life.
+        unsafe {
+            std::arch::asm!("mov {}, fs:0", out(reg) pointer, options(nostack, readonly, preserves_flags));
+        }
+        pointer
+    }
+
+    /// Variant II: static blocks sit just below the thread pointer, in the
+    /// same allocation as the TCB, so the offset is negative and small. A
+    /// block elsewhere was allocated on demand (dynamic TLS), which no
+    /// fixed offset reaches.
+    fn static_tls_offset(thread_pointer: u64, block: u64) -> Result<i64, String> {
+        const STATIC_TLS_LIMIT: u64 = 64 << 20;
+        match thread_pointer.checked_sub(block) {
+            Some(distance) if distance > 0 && distance <= STATIC_TLS_LIMIT => Ok(-(distance as i64)),
+            _ => Err(format!(
+                "the patch's TLS block at 0x{block:x} is not in the static TLS below the thread pointer 0x{thread_pointer:x}"
+            )),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -79,6 +105,25 @@ mod tests {
 
     fn jump(from: u64, to: u64) -> Result<Vec<u8>, String> {
         X86_64::entry_jump(from, to).map(|jump| jump.as_bytes().to_vec())
+    }
+
+    #[test]
+    fn static_blocks_lie_just_below_the_thread_pointer() {
+        assert_eq!(
+            X86_64::static_tls_offset(0x7000_1000, 0x7000_0f80),
+            Ok(-0x80)
+        );
+        assert!(X86_64::static_tls_offset(0x7000_1000, 0x7000_1000).is_err());
+        assert!(X86_64::static_tls_offset(0x7000_1000, 0x7000_2000).is_err());
+        assert!(X86_64::static_tls_offset(0x7fff_0000_0000, 0x5555_0000_0000).is_err());
+    }
+
+    #[test]
+    fn the_thread_pointer_points_to_itself() {
+        let pointer = X86_64::thread_pointer();
+        assert_ne!(pointer, 0);
+        // SAFETY: the TCB's first word is its own address (glibc x86_64).
+        assert_eq!(unsafe { *(pointer as *const u64) }, pointer);
     }
 
     #[test]

@@ -247,6 +247,13 @@ fn random_message(rng: &mut Rng) -> Message {
                 .collect(),
             hooks: rng.next(),
             migrations: text(rng),
+            tls_fixups: (0..rng.below(4))
+                .map(|_| TlsFixup {
+                    address: rng.next(),
+                    value: rng.next(),
+                    width: if rng.below(2) == 0 { 4 } else { 8 },
+                })
+                .collect(),
         },
         2 => Message::PatchResult {
             patch_id: rng.next() as u32,

@@ -67,6 +67,18 @@ fn golden_load_patch() {
             ],
             hooks: 0x5555_5558_1230,
             migrations: "app::Counter\napp::Shape".into(),
+            tls_fixups: vec![
+                TlsFixup {
+                    address: 0x5555_5155_5013,
+                    value: 0x10,
+                    width: 4,
+                },
+                TlsFixup {
+                    address: 0x5555_5155_6000,
+                    value: 0xffff_ffff_ffff_fff8,
+                    width: 8,
+                },
+            ],
         },
     );
 }
@@ -308,4 +320,43 @@ fn garbage_never_panics() {
             assert_eq!(message.encode(), bytes);
         }
     }
+}
+
+fn load_patch_with(tls_fixups: Vec<TlsFixup>) -> Vec<u8> {
+    Message::LoadPatch {
+        patch_id: 1,
+        build_id: build_id(),
+        path: String::new(),
+        base: 0,
+        redirects: Vec::new(),
+        hooks: 0,
+        migrations: String::new(),
+        tls_fixups,
+    }
+    .encode()
+}
+
+#[test]
+fn a_huge_tls_fixup_count_and_a_bad_width_are_refused_as_the_cli_words_them() {
+    let mut payload = load_patch_with(Vec::new());
+    let count_at = payload.len() - 4;
+    payload[count_at..].copy_from_slice(&u32::MAX.to_le_bytes());
+    assert_eq!(
+        Message::decode(&payload).unwrap_err().0,
+        format!(
+            "load-patch.tls_fixups at offset {}: 4294967295 TLS fixups need 73014444015 bytes",
+            payload.len()
+        )
+    );
+    let mut payload = load_patch_with(vec![TlsFixup {
+        address: 1,
+        value: 2,
+        width: 8,
+    }]);
+    let width_at = payload.len() - 1;
+    payload[width_at] = 2;
+    assert_eq!(
+        Message::decode(&payload).unwrap_err().0,
+        format!("load-patch.tls_fixup.width at offset {width_at}: expected 4 or 8, got 2")
+    );
 }

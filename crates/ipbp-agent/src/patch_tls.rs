@@ -1,0 +1,132 @@
+//! The patch's own thread-locals (a `thread_local!` new in an edit). The
+//! patch library has a TLS segment of its own, and it asks for static TLS
+//! (an initial-exec reference, `DF_STATIC_TLS`), so glibc places its block
+//! at one fixed offset from every thread's thread pointer and fills it in
+//! every existing thread at dlopen. Code compiled for the executable reaches
+//! thread-locals with that offset as an immediate (local-exec), which the
+//! patch's linker cannot know: the CLI lists those immediates, and they are
+//! written here, after dlopen and before any redirect, while no thread runs
+//! the patch's code yet.
+
+use crate::arch::{Architecture, Current, EntryJump};
+use crate::code_writer::{pages_of, write_code, CodeEdit};
+use crate::image::code_segment_protection;
+use crate::protocol::TlsFixup;
+use std::ffi::c_void;
+
+/// glibc's `tls_index`, the argument of `__tls_get_addr`.
+#[repr(C)]
+struct TlsIndex {
+    module: u64,
+    offset: u64,
+}
+
+extern "C" {
+    /// The address of a module's block for the calling thread (ld.so).
+    fn __tls_get_addr(index: *const TlsIndex) -> *mut c_void;
+}
+
+/// Writes every fixup of a just loaded patch, or none.
+pub fn apply_tls_fixups(handle: *mut c_void, fixups: &[TlsFixup]) -> Result<(), String> {
+    if fixups.is_empty() {
+        return Ok(());
+    }
+    let block_offset = static_block_offset(handle)?;
+    let edits = fixups
+        .iter()
+        .map(|fixup| {
+            let bytes = fixup_bytes(block_offset, fixup)?;
+            let restore_protection = code_segment_protection(fixup.address, u64::from(fixup.width))
+                .ok_or_else(|| {
+                    format!(
+                        "thread-local fixup at 0x{:x} is not inside the patch's code",
+                        fixup.address
+                    )
+                })?;
+            Ok(CodeEdit {
+                address: fixup.address,
+                bytes,
+                restore_protection,
+            })
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    write_code(&pages_of(&edits), &edits).map_err(|e| e.to_string())
+}
+
+/// Where the patch's TLS block is, relative to the thread pointer: the same
+/// in every thread, since the block is static.
+fn static_block_offset(handle: *mut c_void) -> Result<i64, String> {
+    let mut module: usize = 0;
+    // SAFETY: RTLD_DI_TLS_MODID stores a size_t; `handle` is live.
+    let status = unsafe {
+        libc::dlinfo(
+            handle,
+            libc::RTLD_DI_TLS_MODID,
+            (&mut module as *mut usize).cast(),
+        )
+    };
+    if status != 0 || module == 0 {
+        return Err(
+            "the patch addresses thread-locals of its own, but the loader gave it no TLS module"
+                .to_owned(),
+        );
+    }
+    let index = TlsIndex {
+        module: module as u64,
+        offset: 0,
+    };
+    // SAFETY: a valid index of a loaded module; for a static module this
+    // returns the calling thread's block without allocating.
+    let block = unsafe { __tls_get_addr(&index) } as u64;
+    Current::static_tls_offset(Current::thread_pointer(), block)
+}
+
+/// The bytes of one fixup: the thread-pointer offset of the variable plus
+/// the addend, little-endian, which must fit the immediate.
+pub fn fixup_bytes(block_offset: i64, fixup: &TlsFixup) -> Result<EntryJump, String> {
+    let value = block_offset.wrapping_add(fixup.value as i64);
+    match fixup.width {
+        4 => {
+            let narrow = i32::try_from(value).map_err(|_| {
+                format!(
+                    "thread-local offset {value} at 0x{:x} does not fit 32 bits",
+                    fixup.address
+                )
+            })?;
+            Ok(EntryJump::new(&narrow.to_le_bytes()))
+        }
+        8 => Ok(EntryJump::new(&value.to_le_bytes())),
+        other => Err(format!("a thread-local fixup {other} bytes wide")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixup(value: u64, width: u8) -> TlsFixup {
+        TlsFixup {
+            address: 0x1000,
+            value,
+            width,
+        }
+    }
+
+    #[test]
+    fn the_offset_is_the_blocks_plus_the_variables_and_its_addend() {
+        let bytes = fixup_bytes(-0x40, &fixup(0x18, 4)).unwrap();
+        assert_eq!(bytes.as_bytes(), (-0x28i32).to_le_bytes());
+        let bytes = fixup_bytes(-0x40, &fixup(0x8, 8)).unwrap();
+        assert_eq!(bytes.as_bytes(), (-0x38i64).to_le_bytes());
+        // A negative addend arrives in two's complement.
+        let bytes = fixup_bytes(-0x40, &fixup((-4i64) as u64, 4)).unwrap();
+        assert_eq!(bytes.as_bytes(), (-0x44i32).to_le_bytes());
+    }
+
+    #[test]
+    fn an_offset_too_far_for_the_immediate_is_refused() {
+        assert!(fixup_bytes(-0x1_0000_0000, &fixup(0, 4)).is_err());
+        assert!(fixup_bytes(-0x1_0000_0000, &fixup(0, 8)).is_ok());
+        assert!(fixup_bytes(0, &fixup(0, 2)).is_err());
+    }
+}

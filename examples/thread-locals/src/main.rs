@@ -1,0 +1,27 @@
+//! Two threads call `count()` in a loop and print what it returns. The
+//! thread-locals test edits `count` to use thread-locals new in the edit (one
+//! `const`-initialized, one lazily initialized): each thread must count its
+//! own values from their initial ones, in the same process.
+use std::time::Duration;
+
+#[inline(never)]
+fn count() -> (u64, u64) {
+    (0, 0)
+}
+
+fn run(name: &'static str) {
+    let pid = std::process::id();
+    loop {
+        let (eager, lazy) = count();
+        println!("pid={pid} thread={name} eager={eager} lazy={lazy}");
+        std::thread::sleep(Duration::from_millis(40));
+    }
+}
+
+fn main() {
+    std::thread::spawn(|| run("a"));
+    std::thread::spawn(|| run("b"));
+    loop {
+        std::thread::sleep(Duration::from_secs(60));
+    }
+}
