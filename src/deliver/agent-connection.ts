@@ -5,7 +5,7 @@
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import { encodeFrame, FrameSplitter } from './frames.js';
-import { decodeMessage, encodeMessage, PROTOCOL_VERSION, type HelloMessage, type Message, type Redirect, type ThreadStack, type TlsFixup } from './protocol.js';
+import { decodeMessage, encodeMessage, PROTOCOL_VERSION, type HelloMessage, type Message, type PatchResultMessage, type Redirect, type TlsFixup } from './protocol.js';
 
 export interface LoadPatchRequest {
   readonly patchId: number;
@@ -24,18 +24,8 @@ export interface LoadPatchRequest {
   readonly tlsFixups?: readonly TlsFixup[];
 }
 
-export interface PatchResult {
-  readonly patchId: number;
-  readonly ok: boolean;
-  /** Why the agent refused or failed; empty on success. */
-  readonly message: string;
-  readonly loadUs: bigint;
-  readonly redirectUs: bigint;
-  /** Refused because only a restart can apply it; nothing was loaded. */
-  readonly needsRestart: boolean;
-  /** On success, where every other thread of the app was executing while the patch's jumps were written (see `PatchResultMessage`). */
-  readonly stacks: readonly ThreadStack[];
-}
+/** What the agent answered to a `load-patch`: the message, as the caller of `loadPatch` sees it. */
+export type PatchResult = Omit<PatchResultMessage, 'type'>;
 
 /** Rejects every request still waiting when the connection goes away. */
 export class AgentDisconnectedError extends Error {
