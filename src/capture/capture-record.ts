@@ -1,3 +1,5 @@
+import { basename } from 'node:path';
+
 /** What the rustc wrapper records for each workspace crate it compiles. */
 export interface RustcRecord {
   readonly kind: 'rustc';
@@ -40,6 +42,16 @@ export function rustcOutputs(record: RustcRecord): { readonly outDir: string; re
 
 export function rlibFileName(stem: string): string {
   return `lib${stem}.rlib`;
+}
+
+/** A proc-macro crate's output: a shared library of the host, which the compiler loads (it never goes into the program). */
+export function procMacroFileName(stem: string): string {
+  return `lib${stem}.${process.platform === 'darwin' ? 'dylib' : 'so'}`;
+}
+
+/** What a library's output (`lib<stem>.rlib`, `.rmeta`, a proc macro's `.so`) is named by, as `--extern` paths give it: `lib<stem>`. */
+export function libraryFileStem(path: string): string {
+  return basename(path).replace(/\.(rlib|rmeta|so|dylib)$/, '');
 }
 
 export function depInfoFileName(stem: string): string {

@@ -1,5 +1,5 @@
-import { basename, join } from 'node:path';
-import { depInfoFileName, type RustcRecord, rustcOutputs } from './capture-record.js';
+import { join } from 'node:path';
+import { depInfoFileName, libraryFileStem, type RustcRecord, rustcOutputs } from './capture-record.js';
 
 /** One workspace crate as the session rebuilds it. */
 export interface CrateUnit {
@@ -8,6 +8,8 @@ export interface CrateUnit {
   readonly key: string;
   readonly name: string;
   readonly isBinary: boolean;
+  /** A proc-macro crate: the compiler loads it to expand the crates that use it; none of its code is in the program. */
+  readonly isProcMacro: boolean;
   readonly outDir: string;
   /** What rustc names the crate's outputs by: `<crate><extra-filename>`. */
   readonly stem: string;
@@ -37,6 +39,7 @@ export function crateGraph(records: readonly RustcRecord[], binaryCrateName: str
       key: `${record.crateName}:${isBinary ? 'bin' : 'lib'}`,
       name: record.crateName,
       isBinary,
+      isProcMacro: record.crateTypes.includes('proc-macro'),
       outDir,
       stem,
       depInfoPath: join(outDir, depInfoFileName(stem)),
@@ -50,8 +53,7 @@ export function crateGraph(records: readonly RustcRecord[], binaryCrateName: str
   }
   for (const unit of units) {
     for (const path of externPaths(unit.record.args)) {
-      const stem = basename(path).replace(/\.(rlib|rmeta|so)$/, '');
-      const dependency = outputs.get(stem);
+      const dependency = outputs.get(libraryFileStem(path));
       if (dependency && dependency !== unit) unit.dependencies.push(dependency.key);
     }
   }

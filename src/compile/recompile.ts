@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { mkdir, readdir, rm } from 'node:fs/promises';
-import { basename, join } from 'node:path';
-import { codegenOption, rlibFileName } from '../capture/capture-record.js';
+import { join } from 'node:path';
+import { codegenOption, libraryFileStem, procMacroFileName, rlibFileName } from '../capture/capture-record.js';
 import type { CrateUnit } from '../capture/crate-graph.js';
 
 export interface CompiledCrate {
@@ -10,6 +10,8 @@ export interface CompiledCrate {
   readonly rlib: string | undefined;
   /** Object files of a binary crate. */
   readonly objects: string[];
+  /** What dependents' `--extern` names now: a library's new rlib, or a proc macro's new shared library (which the compiler loads; it is not program code). */
+  readonly library: string | undefined;
   readonly milliseconds: number;
 }
 
@@ -27,9 +29,10 @@ export class CompileError extends Error {
 /**
  * Replay rustc for one crate with the arguments cargo used, into a fresh
  * output directory. Libraries are rebuilt as rlibs (dependents need their
- * metadata); the binary is compiled to objects only, never linked.
- * `rebuilt` maps each crate rebuilt earlier in this round to its new rlib, so
- * `--extern` points at the new code.
+ * metadata); a proc macro as the shared library the compiler loads to expand
+ * its dependents; the binary is compiled to objects only, never linked.
+ * `rebuilt` maps each crate rebuilt earlier to its new library, so `--extern`
+ * points at the new code (and a dependent expands the new macro).
  */
 export async function recompileCrate(unit: CrateUnit, outDir: string, rebuilt: ReadonlyMap<string, string>): Promise<CompiledCrate> {
   await mkdir(outDir, { recursive: true });
@@ -42,9 +45,11 @@ export async function recompileCrate(unit: CrateUnit, outDir: string, rebuilt: R
   if (code !== 0) throw new CompileError(unit.name, diagnostics);
   if (unit.isBinary) {
     const objects = (await readdir(outDir)).filter((name) => name.endsWith('.o')).sort().map((name) => join(outDir, name));
-    return { unit, rlib: undefined, objects, milliseconds };
+    return { unit, rlib: undefined, objects, library: undefined, milliseconds };
   }
-  return { unit, rlib: join(outDir, rlibFileName(unit.stem)), objects: [], milliseconds };
+  if (unit.isProcMacro) return { unit, rlib: undefined, objects: [], library: join(outDir, procMacroFileName(unit.stem)), milliseconds };
+  const rlib = join(outDir, rlibFileName(unit.stem));
+  return { unit, rlib, objects: [], library: rlib, milliseconds };
 }
 
 function rewriteArgs(unit: CrateUnit, outDir: string, rebuilt: ReadonlyMap<string, string>): string[] {
@@ -71,17 +76,16 @@ function rewriteArgs(unit: CrateUnit, outDir: string, rebuilt: ReadonlyMap<strin
   // cargo's incremental builds get by default.
   if (unit.isBinary && codegenOption(input, 'codegen-units') === undefined) args.push('-C', 'codegen-units=256');
   // Transitive lookups by crate hash must find the new metadata first.
-  for (const rlib of rebuilt.values()) args.push('-L', `dependency=${join(rlib, '..')}`);
+  for (const library of rebuilt.values()) args.push('-L', `dependency=${join(library, '..')}`);
   return args;
 }
 
 function redirectExtern(value: string, rebuilt: ReadonlyMap<string, string>): string {
   const equals = value.indexOf('=');
   if (equals < 0) return value;
-  const path = value.slice(equals + 1);
-  const stem = basename(path).replace(/\.(rlib|rmeta)$/, '');
-  for (const rlib of rebuilt.values()) {
-    if (basename(rlib).replace(/\.rlib$/, '') === stem) return `${value.slice(0, equals)}=${rlib}`;
+  const stem = libraryFileStem(value.slice(equals + 1));
+  for (const library of rebuilt.values()) {
+    if (libraryFileStem(library) === stem) return `${value.slice(0, equals)}=${library}`;
   }
   return value;
 }

@@ -80,7 +80,7 @@ const APP_HOOK_TABLE = 'IPBP_HOOK_TABLE_V1';
  */
 export class Patcher {
   private readonly baselines = new Map<string, ObjectFile[]>();
-  /** The newest rlib of each library crate rebuilt so far: later rounds compile against it, not cargo's. */
+  /** The newest rlib (or proc macro) of each library crate rebuilt so far: later rounds compile against it, not cargo's. */
   private readonly latestLibraries = new Map<string, string>();
   /** Crates compiled since their last adopted build. */
   private readonly unadopted = new Set<string>();
@@ -94,7 +94,7 @@ export class Patcher {
   private nextId = 1;
   /** Awaited before a patch goes to a process, so that session.json names it even if ipbp dies while the process loads it. */
   beforeDelivery: ((patch: BuiltPatch) => Promise<void>) | undefined;
-  /** Whether the crates are built with optimizations, which merge identical functions. */
+  /** Whether the program's crates are built with optimizations, which merge identical functions (a proc macro's build is its own). */
   private readonly optimized: boolean;
   /** Warnings already shown this session (one per cause is enough). */
   private readonly warned = new Set<string>();
@@ -108,7 +108,7 @@ export class Patcher {
     private readonly reporter: Reporter,
   ) {
     this.reference = new LiveSymbols(image, 0n);
-    this.optimized = units.some((unit) => (codegenOption(unit.record.args, 'opt-level') ?? '0') !== '0');
+    this.optimized = units.some((unit) => !unit.isProcMacro && (codegenOption(unit.record.args, 'opt-level') ?? '0') !== '0');
     this.libraries = new LibraryIndex(build.link.args.filter((arg) => arg.endsWith('.rlib') || arg.endsWith('.a')).map((arg) => resolve(build.link.cwd, arg)));
   }
 
@@ -116,7 +116,7 @@ export class Patcher {
   async loadBaselines(): Promise<void> {
     await mkdir(join(this.sessionDir, 'baseline'), { recursive: true });
     // Cargo may rebuild a library later; the copy stays what the process runs.
-    for (const unit of this.units) if (!unit.isBinary) await copyFile(join(unit.outDir, rlibFileName(unit.stem)), this.baselineRlib(unit));
+    for (const unit of this.units) if (!unit.isBinary && !unit.isProcMacro) await copyFile(join(unit.outDir, rlibFileName(unit.stem)), this.baselineRlib(unit));
     await this.restoreBaselines();
   }
 
@@ -148,6 +148,8 @@ export class Patcher {
     const diffStart = performance.now();
     const diffs: Array<{ unit: CrateUnit; diff: Diff; objects: ObjectFile[] }> = [];
     for (const crate of compiled) {
+      // A proc macro's code runs in the compiler only: what changed is in its dependents' expansions, diffed with them.
+      if (crate.unit.isProcMacro) continue;
       const objects = crate.rlib ? await readObjectPath(crate.rlib) : (await Promise.all(crate.objects.map((path) => readObjectPath(path)))).flat();
       diffs.push({ unit: crate.unit, diff: diffObjects(this.baselines.get(crate.unit.key) ?? [], objects), objects });
     }
@@ -302,7 +304,8 @@ export class Patcher {
         const objects: ObjectFile[] = [];
         for (const copy of copies) objects.push(...readObjects(copy.original, await readFile(copy.copy)));
         this.baselines.set(unit.key, objects);
-      } else {
+      } else if (!unit.isProcMacro) {
+        // (A proc macro has no baseline: nothing of it is in the program.)
         this.baselines.set(unit.key, await readObjectPath(this.baselineRlib(unit)));
       }
       this.sources.set(unit.key, new Set((await readDepInfo(unit.depInfoPath)).map((file) => resolve(unit.record.cwd, file))));
@@ -337,7 +340,7 @@ export class Patcher {
   private adopt(diffs: ReadonlyArray<{ unit: CrateUnit; objects: ObjectFile[] }>, compiled: readonly CompiledCrate[]): void {
     for (const { unit, objects } of diffs) this.baselines.set(unit.key, objects);
     for (const crate of compiled) {
-      if (crate.rlib) this.latestLibraries.set(crate.unit.key, crate.rlib);
+      if (crate.library) this.latestLibraries.set(crate.unit.key, crate.library);
       this.unadopted.delete(crate.unit.key);
     }
   }
@@ -350,7 +353,7 @@ export class Patcher {
       // Always the same directory per crate: rustc tracks the output path, and
       // a new one each round would throw away its incremental cache.
       const crate = await recompileCrate(unit, join(this.sessionDir, 'build', unit.key.replace(':', '-')), rebuilt);
-      if (crate.rlib) rebuilt.set(unit.key, crate.rlib);
+      if (crate.library) rebuilt.set(unit.key, crate.library);
       compiled.push(crate);
     }
     return compiled;
@@ -383,7 +386,7 @@ export class Patcher {
   }
 
   private async refreshSources(crate: CompiledCrate): Promise<void> {
-    const outDir = crate.rlib ? join(crate.rlib, '..') : join(crate.objects[0] ?? '', '..');
+    const outDir = join(crate.library ?? crate.objects[0] ?? '', '..');
     const depInfo = join(outDir, depInfoFileName(crate.unit.stem));
     try {
       const files = await readDepInfo(depInfo);

@@ -1,0 +1,4 @@
+use greet_macro::Greet;
+
+#[derive(Greet)]
+pub struct Square;

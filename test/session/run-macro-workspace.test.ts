@@ -1,0 +1,55 @@
+import assert from 'node:assert/strict';
+import { after, describe, test } from 'node:test';
+import { IpbpRun } from '../support/ipbp-run.js';
+
+/**
+ * A workspace whose library (`shapes`) and binary (`macro-app`) both expand
+ * `#[derive(Greet)]` from a proc-macro crate of the same workspace
+ * (`greet-macro`): the macro is a shared library the compiler loads, not an
+ * rlib, and none of its code is in the program.
+ */
+describe('ipbp run on a workspace with a proc-macro crate (examples/macro-workspace)', () => {
+  let session: IpbpRun;
+  let pid: number;
+  after(async () => session?.remove());
+
+  test('the app starts, and an edit to the app crate is patched in place', async () => {
+    session = await IpbpRun.start('macro-workspace', ['-p', 'macro-app']);
+    pid = await session.untilRunning(/^hello from Robot \d+ \| hello from Square \d+$/);
+    const from = session.stdout.length;
+    await session.edit('app/src/main.rs', '"{} | {}"', '"{} + {}"');
+    const event = await session.waitForEvent((candidate) => candidate.event === 'patched' && candidate.patch === 1);
+    assert.deepEqual(event.changed, ['macro_app::report']);
+    assert.deepEqual(event.pids, [pid]);
+    await session.waitForLine(/^hello from Robot \d+ \+ hello from Square \d+$/, from);
+  });
+
+  test('an edit to the macro rebuilds it and every crate expanding it, and the new expansions are patched into the same process', async () => {
+    const from = session.stdout.length;
+    await session.edit('greet-macro/src/lib.rs', 'hello from', 'greetings from');
+    const event = await session.waitForEvent((candidate) => candidate.event === 'patched' && candidate.patch === 2);
+    assert.deepEqual([...(event.changed as string[])].sort(), ['macro_app::Robot::greeting', 'shapes::Square::greeting']);
+    assert.deepEqual(event.pids, [pid]);
+    await session.waitForLine(/^greetings from Robot \d+ \+ greetings from Square \d+$/, from);
+  });
+
+  test('a compile error in the macro leaves the app running, and the fix is patched', async () => {
+    // An unescaped `{` in the macro's own format string: the macro crate itself fails.
+    await session.edit('greet-macro/src/lib.rs', 'greetings from', 'salutations { from');
+    const error = await session.waitForEvent((candidate) => candidate.event === 'compile-error');
+    assert.match(error.message as string, /greet-macro\/src\/lib\.rs/);
+    const from = session.stdout.length;
+    await session.waitForLine(/^greetings from Robot \d+ \+ greetings from Square \d+$/, from);
+
+    await session.edit('greet-macro/src/lib.rs', 'salutations { from', 'salutations from');
+    const event = await session.waitForEvent((candidate) => candidate.event === 'patched' && candidate.patch === 3);
+    assert.deepEqual([...(event.changed as string[])].sort(), ['macro_app::Robot::greeting', 'shapes::Square::greeting']);
+    assert.deepEqual(event.pids, [pid]);
+    await session.waitForLine(/^salutations from Robot \d+ \+ salutations from Square \d+$/, from);
+    const events = await session.events();
+    assert.deepEqual(
+      events.filter((candidate) => ['restart', 'unpatchable', 'crashed', 'exited', 'patch-failed'].includes(candidate.event)),
+      [],
+    );
+  });
+});
