@@ -55,7 +55,9 @@ export async function captureBuild(selection: BuildSelection, sessionDir: string
   const rustcShim = await writeShim(shimDir, 'rustc-wrapper', join(wrappersDir, 'rustc-wrapper.js'));
   const linkerShim = await writeShim(shimDir, 'linker-wrapper', join(wrappersDir, 'linker-wrapper.js'));
 
-  const args = ['build', '--message-format=json-render-diagnostics', '--target-dir', join(workspace.targetDirectory, 'ipbp')];
+  const targetDirectory = join(workspace.targetDirectory, 'ipbp');
+  await forgetUnhashedFingerprints(targetDirectory, workspace);
+  const args = ['build', '--message-format=json-render-diagnostics', '--target-dir', targetDirectory];
   if (selection.manifestPath) args.push('--manifest-path', selection.manifestPath);
   if (selection.package) args.push('--package', selection.package);
   if (selection.bin) args.push('--bin', selection.bin);
@@ -84,6 +86,38 @@ export async function captureBuild(selection: BuildSelection, sessionDir: string
   const buildInputs = await buildInputFiles(workspace, crates, workspaceBuildScripts(workspace, buildScripts));
   const externalSources = await externalCrateSources(link, crates, workspace);
   return { workspaceRoot: workspace.root, binary, target, crates, link, captureDir, buildInputs, externalSources };
+}
+
+/**
+ * The new wrapper path makes cargo rebuild a workspace crate only where it
+ * changes the crate's file names: a package whose library is also a
+ * `cdylib`, `staticlib` or `dylib` has unhashed output names, and cargo
+ * (1.95) then finds it fresh, so no rustc record of it is made and its
+ * sources go unwatched (a second `ipbp run`, or any restart, left its edits
+ * silently unpatched). Removing cargo's fingerprints of those packages
+ * (`<target>/[<triple>/]<profile>/.fingerprint/<package>-<hash>/`) makes cargo
+ * recompile them through the wrapper, as it does every other workspace
+ * crate; their outputs stay in place until the new build replaces them.
+ */
+async function forgetUnhashedFingerprints(targetDirectory: string, workspace: CargoWorkspace): Promise<void> {
+  const names = new Set(workspace.members.filter((member) => member.unhashedLibrary).map((member) => member.name));
+  if (names.size === 0) return;
+  const fingerprintDirs: string[] = [];
+  for (const profileOrTriple of await subdirectories(targetDirectory)) {
+    fingerprintDirs.push(join(profileOrTriple, '.fingerprint'));
+    for (const profile of await subdirectories(profileOrTriple)) fingerprintDirs.push(join(profile, '.fingerprint'));
+  }
+  for (const directory of fingerprintDirs) {
+    for (const entry of await readdir(directory).catch(() => [] as string[])) {
+      const match = /^(.+)-[0-9a-f]{16}$/.exec(entry);
+      if (match && names.has(match[1]!)) await rm(join(directory, entry), { recursive: true, force: true });
+    }
+  }
+}
+
+async function subdirectories(directory: string): Promise<string[]> {
+  const entries = await readdir(directory, { withFileTypes: true }).catch(() => []);
+  return entries.filter((entry) => entry.isDirectory() && !entry.name.startsWith('.')).map((entry) => join(directory, entry.name));
 }
 
 /** The build script runs of workspace packages; those of registry dependencies are covered by Cargo.lock. */
