@@ -3,6 +3,7 @@ import type { Diff } from '../diff/compare.js';
 import { relocationsWithin } from '../diff/fingerprint.js';
 import { resolveTarget } from '../diff/target-identity.js';
 import type { Target } from '../targets/target.js';
+import type { Relocation } from '../object/model.js';
 
 /**
  * What the old build still holds of a function whose signature changed:
@@ -76,13 +77,20 @@ export function addressesTakenOf(diff: Diff, candidates: ReadonlySet<string>, ta
   return taken;
 }
 
-/** The functions whose address `atom` takes (any reference but a call). */
+/** The functions whose address `atom` takes (any reference but a call, direct or through the GOT). */
 function addressesTaken(diff: Diff, atom: Atom, target: Target): string[] {
   const names: string[] = [];
   for (const relocation of relocationsWithin(atom)) {
-    if (target.callRelocations.has(relocation.raw.typeName)) continue;
+    if (target.callRelocations.has(relocation.raw.typeName) || isCallThroughGot(atom, relocation, target)) continue;
     const referred = resolveTarget(diff.old, atom.object, relocation);
     if (referred.type === 'atom' && referred.atom.category === 'function') names.push(referred.atom.name);
   }
   return names;
+}
+
+function isCallThroughGot(atom: Atom, relocation: Relocation, target: Target): boolean {
+  const { relocations, opcodes } = target.callsThroughGot;
+  if (!relocations.has(relocation.raw.typeName)) return false;
+  const data = atom.section.data;
+  return opcodes.some((opcode) => relocation.offset >= atom.offset + opcode.length && opcode.every((byte, i) => data[relocation.offset - opcode.length + i] === byte));
 }

@@ -40,6 +40,14 @@ export interface Target {
   };
   /** Relocation types of direct calls and tail jumps: they reach a function without taking its address. */
   readonly callRelocations: ReadonlySet<string>;
+  /**
+   * Calls and tail jumps through a GOT slot (how a crate calls its own
+   * exported functions when it is built position-independent): the
+   * relocation types, and the opcode bytes right before the slot's
+   * displacement that make the instruction a call or a jump rather than a
+   * load of the address.
+   */
+  readonly callsThroughGot: { readonly relocations: ReadonlySet<string>; readonly opcodes: readonly (readonly number[])[] };
   /** How the agent sends an original entry to a new copy of its function. */
   readonly redirect: {
     /** Bytes written over the entry: a function shorter than this cannot be redirected. */

@@ -23,6 +23,8 @@ export const X86_64_LINUX: Target = {
     ]),
   },
   callRelocations: new Set(['R_X86_64_PLT32']),
+  // `call *f@GOTPCREL(%rip)` is ff 15, `jmp *f@GOTPCREL(%rip)` ff 25, each followed by the displacement.
+  callsThroughGot: { relocations: new Set(['R_X86_64_GOTPCREL', 'R_X86_64_GOTPCRELX', 'R_X86_64_REX_GOTPCRELX']), opcodes: [[0xff, 0x15], [0xff, 0x25]] },
   // `jmp rel32`: the patch is linked within ±2 GiB of the program so the displacement fits.
   redirect: { entryBytes: 5, encoding: 'jmp rel32' },
   patchLinker: {

@@ -33,6 +33,8 @@ pub fn use_plain() -> u64 { plain(1) }
 #[inline(never)] fn helper(x: u64) -> u64 { x + 1 }
 pub fn call_with<T: Into<u64>>(v: T) -> u64 { helper(v.into()) }
 pub static JOBS: &[fn(u32) -> u64] = &[call_with::<u32>];
+#[inline(never)] pub fn exported(x: u64) -> u64 { x + 5 }
+pub fn use_exported() -> u64 { exported(1) }
 `;
 
 /** `twice` (whose address `handler` takes) gains a parameter. */
@@ -46,12 +48,7 @@ const AREA_SIGNATURE: readonly (readonly [string, string])[] = [
   ['fn area(&self) -> u64 { self.0 * self.0 }', 'fn area(&self, scale: u64) -> u64 { self.0 * scale }'],
   ['s.area()', 's.area(2)'],
 ];
-/**
- * `plain` gains a parameter, and its only caller was recompiled with it. It
- * is private, so its caller reaches it with a direct call: an rlib's `pub`
- * functions are called through the GOT (`call *plain@GOTPCREL(%rip)`), a
- * relocation the judges count as taking the address.
- */
+/** `plain`, private, gains a parameter, and its only caller (a direct call) was recompiled with it. */
 const PLAIN_SIGNATURE: readonly (readonly [string, string])[] = [
   ['fn plain(x: u64) -> u64 { x + 1 }', 'fn plain(x: u64, y: u64) -> u64 { x + y }'],
   ['plain(1)', 'plain(1, 2)'],
@@ -67,6 +64,15 @@ const HELPER_SIGNATURE: readonly (readonly [string, string])[] = [
   ['&[fn(u32) -> u64] = &[call_with::<u32>]', '&[fn(u16) -> u64] = &[call_with::<u16>]'],
 ];
 const TWICE_BODY: readonly (readonly [string, string])[] = [['x * 2 }', 'x * 3 }']];
+/**
+ * The `pub` function `exported` gains a parameter, and its only caller was
+ * recompiled with it. Its crate calls it through the GOT (`call
+ * *exported@GOTPCREL(%rip)`): a call, not a taken address.
+ */
+const EXPORTED_SIGNATURE: readonly (readonly [string, string])[] = [
+  ['fn exported(x: u64) -> u64 { x + 5 }', 'fn exported(x: u64, y: u64) -> u64 { x + y }'],
+  ['exported(1)', 'exported(1, 5)'],
+];
 
 function applyEdits(source: string, edits: readonly (readonly [string, string])[]): string {
   return edits.reduce((text, [from, to]) => edit(text, from, to), source);
@@ -182,5 +188,18 @@ describe('signature changes under v0 symbols', () => {
     // Without debug info a legacy crate needs no note: its symbols tell.
     const stripped = await readObjectPath(await crate.build(ABI_CRATE, { flags: ['-C', 'debuginfo=0'] }, 'incremental-legacy-nodebug'));
     assert.deepEqual(judge(await diffTo(TWICE_BODY, ['-C', 'debuginfo=0'], stripped)), []);
+  });
+
+  test('a `pub` function its crate calls through the GOT is called, not taken: its new signature needs no restart, under either mangling', async () => {
+    const v0 = await diffTo(EXPORTED_SIGNATURE);
+    assert.ok(changedFunctions(v0).includes('demo::exported'), `exported keeps its v0 symbol: ${changedFunctions(v0)}`);
+    assert.deepEqual(judge(v0), []);
+    const legacyBase = await readObjectPath(await crate.build(ABI_CRATE, {}, 'incremental-legacy-exported'));
+    const legacy = await diffTo(EXPORTED_SIGNATURE, [], legacyBase);
+    assert.ok(
+      legacy.report.functions.removed.some((entry) => entry.name === 'demo::exported'),
+      'the legacy hash changed: the old exported is removed',
+    );
+    assert.deepEqual(judgeSignatures(legacy, [], X86_64_LINUX), []);
   });
 });
