@@ -11,6 +11,8 @@ export interface TypeLayouts {
   readonly layouts: Map<string, TypeLayout>;
   /** Objects that carried full debug info: 0 means no layout check was possible. */
   readonly objectsWithDebugInfo: number;
+  /** Type descriptions read, of any kind: none in full units means limited debug info (`-C debuginfo=1`), with functions but no types. */
+  readonly typesRead: number;
 }
 
 /**
@@ -22,14 +24,16 @@ export interface TypeLayouts {
 export function readTypeLayouts(objects: readonly ObjectFile[]): TypeLayouts {
   const layouts = new Map<string, TypeLayout>();
   let objectsWithDebugInfo = 0;
+  let typesRead = 0;
   for (const object of objects) {
     const sections = debugSections(object);
     if (!sections) continue;
     const raw = collectTypes(sections);
     if (raw.hasFullUnits) objectsWithDebugInfo++;
+    typesRead += raw.types.size;
     addLayouts(raw, layouts);
   }
-  return { layouts, objectsWithDebugInfo };
+  return { layouts, objectsWithDebugInfo, typesRead };
 }
 
 function addLayouts(raw: RawTypes, layouts: Map<string, TypeLayout>): void {

@@ -90,17 +90,23 @@ function codegenUnitOf(object: ObjectFile): string {
 }
 
 /**
- * Whether the objects describe their types: some debug info, and not only
- * the skeleton units split DWARF leaves behind (the types are in .dwo files
- * then). One object tells, the one with the least debug info to read.
+ * Whether the objects describe their types: some debug info, not only the
+ * skeleton units split DWARF leaves behind (the types are in .dwo files
+ * then), and not the limited kind (`-C debuginfo=1`: functions and lines,
+ * no types), which would pass every layout check without reading anything.
  */
 function holdsTypeInfo(objects: readonly ObjectFile[]): boolean {
-  let smallest: { object: ObjectFile; size: number } | undefined;
-  for (const object of objects) {
-    const size = object.sections.find((section) => section.name === '.debug_info')?.size;
-    if (size !== undefined && (smallest === undefined || size < smallest.size)) smallest = { object, size };
+  const withDebugInfo = objects
+    .map((object) => ({ object, size: object.sections.find((section) => section.name === '.debug_info')?.size }))
+    .filter((entry): entry is { object: ObjectFile; size: number } => entry.size !== undefined)
+    .sort((a, b) => a.size - b.size);
+  // Smallest first: in a full debug build the first object with a full unit describes some type.
+  for (const { object } of withDebugInfo) {
+    const read = readTypeLayouts([object]);
+    if (read.objectsWithDebugInfo === 0) return false;
+    if (read.typesRead > 0) return true;
   }
-  return smallest !== undefined && readTypeLayouts([smallest.object]).objectsWithDebugInfo > 0;
+  return false;
 }
 
 function sameDebugInfo(a: ObjectFile, b: ObjectFile): boolean {

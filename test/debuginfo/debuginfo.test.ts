@@ -333,6 +333,11 @@ if (isMainThread) {
       const split = await readObjectPath(await crate.build(LAYOUT_CRATE, { flags: ['-C', 'split-debuginfo=unpacked'] }, 'incremental-split'));
       assert.ok(split.some((object) => section(object, '.debug_info')), 'the split objects still carry a .debug_info (skeletons)');
       assert.equal(notesOf(judgeLayouts([{ crate: 'demo', before: split, after: split }], true)).length, 1);
+      // Limited debug info (functions and lines, no types) would pass every check reading nothing: unchecked too.
+      const limited = await readObjectPath(await crate.build(LAYOUT_CRATE, { flags: ['-C', 'debuginfo=1'] }, 'incremental-limited'));
+      assert.ok(readTypeLayouts(limited).objectsWithDebugInfo > 0, 'the limited objects have full units');
+      assert.equal(readTypeLayouts(limited).typesRead, 0, 'and describe no type');
+      assert.match(notesOf(judgeLayouts([{ crate: 'demo', before: limited, after: limited }], true)).join('\n'), /^demo has no debug info in its objects, so type layout changes cannot be detected/);
     });
 
     test('truncated .debug_info is a one-line DebugInfoError', () => {
