@@ -9,12 +9,13 @@
  * fails the test after JOB_LIMIT_MS instead of hanging it.
  */
 import assert from 'node:assert/strict';
-import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { before, describe, test } from 'node:test';
 import fc from 'fast-check';
 import { join } from 'node:path';
 import { checkObjectCase, decodeProperty, framesProperty, objectsProperty, regressionCases, type Case, type FuzzProperty } from '../../fuzz/properties.js';
 import { objectSeeds, REPO, type Seed } from '../../fuzz/seeds.js';
+import { runInWorker } from '../support/worker-job.js';
 
 const JOB_LIMIT_MS = 60_000;
 const SCALE = Number(process.env.IPBP_FUZZ_SCALE ?? '1');
@@ -57,24 +58,8 @@ if (!isMainThread && (workerData as Partial<JobRequest> | undefined)?.fuzzShortJ
 }
 
 function runJob(job: Job, seeds: readonly Seed[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const request: JobRequest = { fuzzShortJob: job, seeds };
-    const worker = new Worker(new URL(import.meta.url), { workerData: request, resourceLimits: { maxOldGenerationSizeMb: 512 } });
-    let settled = false;
-    const settle = (error?: Error): void => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      void worker.terminate();
-      if (error) reject(error);
-      else resolve();
-    };
-    const limit = JOB_LIMIT_MS * Math.max(1, SCALE);
-    const timer = setTimeout(() => settle(new Error(`${job}: no answer within ${limit} ms, an input hangs`)), limit);
-    worker.on('message', (message: { ok: boolean; message?: string }) => settle(message.ok ? undefined : new Error(message.message)));
-    worker.on('error', (error) => settle(error));
-    worker.on('exit', (code) => settle(new Error(`${job}: the worker exited (code ${code}) without an answer`)));
-  });
+  const request: JobRequest = { fuzzShortJob: job, seeds };
+  return runInWorker(new URL(import.meta.url), request, job, JOB_LIMIT_MS * Math.max(1, SCALE), 'an input hangs');
 }
 
 if (isMainThread) {

@@ -3,7 +3,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { after, before, describe, test } from 'node:test';
 import fc from 'fast-check';
 import { diffObjects } from '../../src/diff/compare.js';
@@ -14,6 +14,7 @@ import { ObjectFormatError } from '../../src/object/errors.js';
 import type { ObjectFile } from '../../src/object/model.js';
 import { readObjectPath, readObjects } from '../../src/object/read.js';
 import { REPOSITORY } from '../support/repository.js';
+import { runInWorker } from '../support/worker-job.js';
 
 // Issue 2: every read is bounds-checked. Corrupt, truncated, zero-length and
 // random inputs to the ELF reader, the archive reader and `ipbp diff` end in
@@ -729,24 +730,8 @@ function describeError(error: unknown): string {
 
 /** Run one job in a worker; fail if it does not answer in time (a hang) or runs out of memory. */
 function runJob(job: JobName, fixtures: Fixtures): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const request: JobRequest = { objectCorruptJob: job, fixtures };
-    const worker = new Worker(new URL(import.meta.url), { workerData: request, resourceLimits: { maxOldGenerationSizeMb: 512 } });
-    let settled = false;
-    const settle = (error?: Error): void => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      void worker.terminate();
-      if (error) reject(error);
-      else resolve();
-    };
-    const limit = JOB_LIMIT_MS * Math.max(1, FUZZ_SCALE);
-    const timer = setTimeout(() => settle(new Error(`${job}: no answer within ${limit} ms, a parse hangs`)), limit);
-    worker.on('message', (message: { ok: boolean; message?: string }) => settle(message.ok ? undefined : new Error(message.message)));
-    worker.on('error', (error) => settle(error));
-    worker.on('exit', (code) => settle(new Error(`${job}: the worker exited (code ${code}) without an answer`)));
-  });
+  const request: JobRequest = { objectCorruptJob: job, fixtures };
+  return runInWorker(new URL(import.meta.url), request, job, JOB_LIMIT_MS * Math.max(1, FUZZ_SCALE), 'a parse hangs');
 }
 
 // ---------------------------------------------------------------------------
