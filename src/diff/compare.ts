@@ -31,6 +31,8 @@ export interface Diff {
   readonly new: AtomIndex;
   readonly oldFingerprints: Fingerprinter;
   readonly newFingerprints: Fingerprinter;
+  /** Fingerprints that leave source positions out (code that only moved compares equal), for each side. */
+  readonly ignoringLines: { readonly old: Fingerprinter; readonly new: Fingerprinter };
   /** Named atoms of the new build whose content differs from the old one, or that are new. */
   readonly changedAtoms: Atom[];
   readonly addedAtoms: Atom[];
@@ -96,6 +98,7 @@ export function diffObjects(oldObjects: readonly ObjectFile[], newObjects: reado
     freshAtoms: [...closures.fresh].filter((atom) => oldIndex.byName.has(atom.name)),
     closuresKeptOld: closures.oldCodeKept,
     movedAtoms,
+    ignoringLines: { old: oldIgnoringLines, new: newIgnoringLines },
   };
 }
 

@@ -1,6 +1,5 @@
 import type { Diff } from '../diff/compare.js';
 import { demangleWithoutHash } from '../diff/demangle/index.js';
-import { Fingerprinter } from '../diff/fingerprint.js';
 import { restart, type Verdict } from './verdict.js';
 
 /**
@@ -29,8 +28,7 @@ export function judgeMergedFunctions(
   if (!optimized) return verdicts;
   const changed = new Set(redirected);
   for (const diff of diffs) {
-    const oldPrints = new Fingerprinter(diff.old, true);
-    const newPrints = new Fingerprinter(diff.new, true);
+    const { old: oldPrints, new: newPrints } = diff.ignoringLines;
     const oldBodies = new Map<string, string>();
     for (const atom of diff.changedAtoms) {
       const old = diff.old.byName.get(atom.name)?.[0];
