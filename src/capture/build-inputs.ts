@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
-import { dirname, join, relative, resolve } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { join, relative, resolve } from 'node:path';
+import { type BuildScriptRun, rerunInputsOf } from './build-script-runs.js';
 import { depInfoFileName, type RustcRecord, rustcOutputs } from './capture-record.js';
 import type { CargoWorkspace } from './cargo-metadata.js';
 import { readDepInfo } from './dep-info.js';
@@ -11,15 +12,16 @@ const ROOT_FILES = ['Cargo.toml', 'Cargo.lock', '.cargo/config.toml', '.cargo/co
 /**
  * The files that define the build rather than the code: manifests (and with
  * them dependencies and features), the lock file, cargo's configuration,
- * build scripts, their modules and the files they declared with
- * `rerun-if-changed`. rustc's dep-info does not list them, and a change to
- * any of them can change how every crate is compiled or linked, which no
- * patch can express. Files that do not exist yet are listed too: creating
- * `.cargo/config.toml` changes the build as much as editing it.
+ * build scripts and their modules. rustc's dep-info does not list them, and
+ * a change to any of them can change how every crate is compiled or linked,
+ * which no patch can express. Files that do not exist yet are listed too:
+ * creating `.cargo/config.toml` changes the build as much as editing it.
+ * (The files a build script reads are its inputs, not the build's: a change
+ * to one reruns the script, see `BuildInputSnapshot.classify`.)
  */
-export async function buildInputFiles(workspace: CargoWorkspace, crates: readonly RustcRecord[], buildScriptOutputs: readonly BuildScriptOutput[]): Promise<string[]> {
+export async function buildInputFiles(workspace: CargoWorkspace, crates: readonly RustcRecord[]): Promise<string[]> {
   const files = new Set<string>(ROOT_FILES.map((name) => join(workspace.root, name)));
-  for (const member of workspace.members) {
+  for (const member of workspace.localPackages) {
     files.add(member.manifestPath);
     if (member.buildScript) files.add(member.buildScript);
   }
@@ -29,41 +31,21 @@ export async function buildInputFiles(workspace: CargoWorkspace, crates: readonl
     const depInfo = join(outDir, depInfoFileName(stem));
     for (const file of await readDepInfo(depInfo).catch(() => [])) files.add(resolve(record.cwd, file));
   }
-  for (const output of buildScriptOutputs) {
-    for (const file of await rerunIfChanged(output)) files.add(file);
-  }
   return [...files];
 }
 
-/** A workspace package's build script run, as cargo reports it (`build-script-executed`). */
-export interface BuildScriptOutput {
-  readonly packageDirectory: string;
-  /** The script's `OUT_DIR`; cargo keeps what the script printed in `../output`. */
-  readonly outDir: string;
-}
-
-/**
- * Regular files a build script asked to be rerun for. Directories are left
- * out: cargo compares every file under them, and one of them may well hold
- * the target directory that every build rewrites.
- */
-async function rerunIfChanged(output: BuildScriptOutput): Promise<string[]> {
-  const text = await readFile(join(dirname(output.outDir), 'output'), 'utf8').catch(() => '');
-  const files: string[] = [];
-  for (const line of text.split('\n')) {
-    const match = /^cargo::?rerun-if-changed=(.+)$/.exec(line.trim());
-    if (!match) continue;
-    const path = resolve(output.packageDirectory, match[1]!);
-    const kind = await stat(path).catch(() => undefined);
-    if (kind?.isFile()) files.push(path);
-  }
-  return files;
-}
-
-/** A snapshot as session.json holds it: each file's digest (null: it did not exist), and which files are external sources. */
+/** A snapshot as session.json holds it: each file's digest (null: it did not exist), which files define the build, which are external sources, and each build script run's inputs. */
 export interface SavedBuildInputs {
   readonly digests: Readonly<Record<string, string | null>>;
+  readonly files: readonly string[];
   readonly external: readonly string[];
+  readonly scripts: ReadonlyArray<{ readonly run: BuildScriptRun; readonly inputs: readonly string[] }>;
+}
+
+/** What a set of changed files asks for: a fresh build (`reasons`), or reruns of these build scripts. */
+export interface BuildChanges {
+  readonly reasons: string[];
+  readonly reruns: BuildScriptRun[];
 }
 
 /**
@@ -74,45 +56,73 @@ export interface SavedBuildInputs {
 export class BuildInputSnapshot {
   private constructor(
     private readonly root: string,
-    private readonly digests: ReadonlyMap<string, string | undefined>,
+    private readonly digests: Map<string, string | undefined>,
+    /** Files that define the build: a change to one needs a fresh build. */
+    private readonly buildFiles: ReadonlySet<string>,
     private readonly external: ReadonlySet<string>,
+    /** Each local build script run and the files it reads (its `rerun-if-changed` files). */
+    private readonly scripts: Map<string, { run: BuildScriptRun; inputs: string[] }>,
   ) {}
 
-  /** `files` define the build; `externalSources` are sources of crates outside the workspace. */
-  static async take(root: string, files: readonly string[], externalSources: readonly string[] = []): Promise<BuildInputSnapshot> {
+  /** `files` define the build; `externalSources` are sources of crates ipbp does not recompile; `runs` are the local build scripts' runs. */
+  static async take(root: string, files: readonly string[], externalSources: readonly string[] = [], runs: readonly BuildScriptRun[] = []): Promise<BuildInputSnapshot> {
     const digests = new Map<string, string | undefined>();
     for (const file of [...files, ...externalSources]) digests.set(file, await digestOf(file));
-    return new BuildInputSnapshot(root, digests, new Set(externalSources));
+    const snapshot = new BuildInputSnapshot(root, digests, new Set(files), new Set(externalSources), new Map());
+    await snapshot.refresh(runs);
+    return snapshot;
   }
 
   /** A snapshot written down earlier (`saved()`), for a session that adopts a running app without building. */
   static restore(root: string, saved: SavedBuildInputs): BuildInputSnapshot {
     const digests = new Map(Object.entries(saved.digests).map(([file, digest]) => [file, digest ?? undefined]));
-    return new BuildInputSnapshot(root, digests, new Set(saved.external));
+    const scripts = new Map(saved.scripts.map(({ run, inputs }) => [run.outDir, { run, inputs: [...inputs] }]));
+    return new BuildInputSnapshot(root, digests, new Set(saved.files), new Set(saved.external), scripts);
   }
 
   /** What `restore` needs, as JSON holds it. */
   saved(): SavedBuildInputs {
-    return { digests: Object.fromEntries([...this.digests].map(([file, digest]) => [file, digest ?? null])), external: [...this.external] };
+    return {
+      digests: Object.fromEntries([...this.digests].map(([file, digest]) => [file, digest ?? null])),
+      files: [...this.buildFiles],
+      external: [...this.external],
+      scripts: [...this.scripts.values()],
+    };
   }
 
   get files(): string[] {
     return [...this.digests.keys()];
   }
 
-  /** Why the changes among `paths` need a fresh build; empty when none of them is a build input that changed. */
-  async reasonsFor(paths: readonly string[]): Promise<string[]> {
+  /**
+   * What the changes among `paths` need. A changed manifest, lock file,
+   * build script or external source needs a fresh build (a reason each);
+   * a changed input of a build script only a rerun of that script, as cargo
+   * would rerun it, and a recompile of what includes its output.
+   */
+  async classify(paths: readonly string[]): Promise<BuildChanges> {
     const changed = await this.changedPaths(paths);
     const external = changed.filter((path) => this.external.has(path));
-    const build = changed.filter((path) => !this.external.has(path));
+    const build = changed.filter((path) => this.buildFiles.has(path));
     const reasons: string[] = [];
     if (build.length > 0) {
       reasons.push(`${this.listed(build)} changed: the build itself (manifest, lock file, features or build script) is not patchable`);
     }
     if (external.length > 0) {
-      reasons.push(`${this.listed(external)} changed: it belongs to a crate outside the workspace, which ipbp does not recompile`);
+      reasons.push(`${this.listed(external)} changed: it belongs to a crate ipbp did not capture, which it cannot recompile`);
     }
-    return reasons;
+    const reruns = [...this.scripts.values()].filter((script) => script.inputs.some((input) => changed.includes(input))).map((script) => script.run);
+    return { reasons, reruns };
+  }
+
+  /** Take in what build script runs read now: after a rerun, their inputs' new digests are the baseline (and they may name other files). */
+  async refresh(runs: readonly BuildScriptRun[]): Promise<void> {
+    for (const run of runs) {
+      const inputs = await rerunInputsOf(run);
+      this.scripts.set(run.outDir, { run, inputs });
+      // A file the script reads that also defines the build (`build.rs` itself, often) keeps that role.
+      for (const input of inputs) this.digests.set(input, await digestOf(input));
+    }
   }
 
   private async changedPaths(paths: readonly string[]): Promise<string[]> {

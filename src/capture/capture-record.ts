@@ -27,6 +27,12 @@ export interface LinkRecord {
 export const CAPTURE_DIR_ENV = 'IPBP_CAPTURE_DIR';
 export const REAL_LINKER_ENV = 'IPBP_REAL_LINKER';
 export const LINKER_SHIM_ENV = 'IPBP_LINKER_SHIM';
+/**
+ * Set when cargo runs only to rerun build scripts: the wrapper then records
+ * what cargo would compile (with the scripts' new output) and compiles
+ * nothing but the scripts themselves; ipbp recompiles the crates its own way.
+ */
+export const RECORD_ONLY_ENV = 'IPBP_RECORD_ONLY';
 
 /**
  * Where rustc writes a crate's outputs and the stem it names them by,

@@ -2,7 +2,8 @@ import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'n
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UserError } from '../errors/user-error.js';
-import { type BuildScriptOutput, buildInputFiles } from './build-inputs.js';
+import { buildInputFiles } from './build-inputs.js';
+import type { BuildScriptRun } from './build-script-runs.js';
 import { externalCrateSources } from './external-sources.js';
 import { type CargoWorkspace, readCargoWorkspace } from './cargo-metadata.js';
 import { CAPTURE_DIR_ENV, LINKER_SHIM_ENV, type LinkRecord, type RustcRecord } from './capture-record.js';
@@ -21,6 +22,8 @@ export interface BuildSelection {
 /** Everything needed to replay the build of the running program. */
 export interface CapturedBuild {
   readonly workspaceRoot: string;
+  /** Cargo's target directory: what lies below it (build script outputs) only builds write. */
+  readonly targetDirectory: string;
   readonly binary: string;
   /** The target triple the program was built for. */
   readonly target: string;
@@ -30,8 +33,20 @@ export interface CapturedBuild {
   readonly captureDir: string;
   /** Files that define the build itself (manifests, lock file, build scripts…): a change to one is not patchable. */
   readonly buildInputs: string[];
-  /** Sources of linked crates outside the workspace: ipbp cannot recompile them, so an edit means a fresh build. */
+  /** Sources of linked crates ipbp did not capture: it cannot recompile them, so an edit means a fresh build. */
   readonly externalSources: string[];
+  /** The local packages' build script runs: a change to a file one reads reruns it. */
+  readonly buildScripts: BuildScriptRun[];
+  /** How to run cargo again on this build (its arguments and the wrappers' environment), as a build script rerun does. */
+  readonly cargo: CargoInvocation;
+}
+
+export interface CargoInvocation {
+  readonly cwd: string;
+  /** After the subcommand: the selection, the profile and ipbp's target directory. */
+  readonly args: string[];
+  /** The wrappers and where they record. */
+  readonly env: Record<string, string>;
 }
 
 const wrappersDir = join(dirname(fileURLToPath(import.meta.url)), 'wrappers');
@@ -56,22 +71,28 @@ export async function captureBuild(selection: BuildSelection, sessionDir: string
   const linkerShim = await writeShim(shimDir, 'linker-wrapper', join(wrappersDir, 'linker-wrapper.js'));
 
   const targetDirectory = join(workspace.targetDirectory, 'ipbp');
-  await forgetUnhashedFingerprints(targetDirectory, workspace);
-  const args = ['build', '--message-format=json-render-diagnostics', '--target-dir', targetDirectory];
-  if (selection.manifestPath) args.push('--manifest-path', selection.manifestPath);
-  if (selection.package) args.push('--package', selection.package);
-  if (selection.bin) args.push('--bin', selection.bin);
-  if (selection.example) args.push('--example', selection.example);
-  if (selection.features) args.push('--features', selection.features);
-  if (selection.release) args.push('--release');
-  const env = { ...process.env, RUSTC_WORKSPACE_WRAPPER: rustcShim, [CAPTURE_DIR_ENV]: captureDir, [LINKER_SHIM_ENV]: linkerShim };
+  await forgetFingerprints(targetDirectory, packagesToRecompile(workspace));
+  const selectionArgs = ['--target-dir', targetDirectory];
+  if (selection.manifestPath) selectionArgs.push('--manifest-path', selection.manifestPath);
+  if (selection.package) selectionArgs.push('--package', selection.package);
+  if (selection.bin) selectionArgs.push('--bin', selection.bin);
+  if (selection.example) selectionArgs.push('--example', selection.example);
+  if (selection.features) selectionArgs.push('--features', selection.features);
+  if (selection.release) selectionArgs.push('--release');
+  const wrapperEnv: Record<string, string> = { RUSTC_WORKSPACE_WRAPPER: rustcShim, [CAPTURE_DIR_ENV]: captureDir, [LINKER_SHIM_ENV]: linkerShim };
+  if (workspace.pathDependencies.length > 0) {
+    const directories = workspace.pathDependencies.map((pkg) => dirname(pkg.manifestPath));
+    wrapperEnv.RUSTC_WRAPPER = await writePathDependencyFilter(shimDir, rustcShim, directories, process.env.RUSTC_WRAPPER || undefined);
+  }
+  const args = ['build', '--message-format=json-render-diagnostics', ...selectionArgs];
+  const env = { ...process.env, ...wrapperEnv };
   const { executables, buildScripts } = await runCargo(args, env, cwd, signal);
   if (executables.length === 0) throw new UserError('cargo built no executable; choose one with --bin or --example', 'no-binary');
   if (executables.length > 1) {
     throw new UserError(`cargo built several executables; choose one with --bin or --example`, 'several-binaries', executables);
   }
   const binary = executables[0]!;
-  const crates = await readRecords<RustcRecord>(join(captureDir, 'rustc'));
+  const crates = await readRustcRecords(captureDir);
   const links = await readRecords<LinkRecord>(join(captureDir, 'link'), (entry) => join(entry, 'link.json'));
   const link = await findLinkOf(binary, links);
   if (!link) {
@@ -83,24 +104,45 @@ export async function captureBuild(selection: BuildSelection, sessionDir: string
   const program = crates.find((record) => !record.crateName.startsWith('build_script_'));
   if (!program) throw new UserError(`cargo compiled no crate of ${basename(binary)} through ipbp's wrapper`, 'no-binary-capture');
   const target = await targetTripleOf(program);
-  const buildInputs = await buildInputFiles(workspace, crates, workspaceBuildScripts(workspace, buildScripts));
+  const buildInputs = await buildInputFiles(workspace, crates);
   const externalSources = await externalCrateSources(link, crates, workspace);
-  return { workspaceRoot: workspace.root, binary, target, crates, link, captureDir, buildInputs, externalSources };
+  return {
+    workspaceRoot: workspace.root,
+    targetDirectory: workspace.targetDirectory,
+    binary,
+    target,
+    crates,
+    link,
+    captureDir,
+    buildInputs,
+    externalSources,
+    buildScripts: localBuildScripts(workspace, buildScripts),
+    cargo: { cwd, args: selectionArgs, env: wrapperEnv },
+  };
 }
 
 /**
- * The new wrapper path makes cargo rebuild a workspace crate only where it
- * changes the crate's file names: a package whose library is also a
- * `cdylib`, `staticlib` or `dylib` has unhashed output names, and cargo
- * (1.95) then finds it fresh, so no rustc record of it is made and its
- * sources go unwatched (a second `ipbp run`, or any restart, left its edits
- * silently unpatched). Removing cargo's fingerprints of those packages
+ * Packages cargo would find fresh although the capture needs them compiled
+ * through the wrapper. The new wrapper path makes cargo rebuild a workspace
+ * crate only where it changes the crate's file names: a package whose
+ * library is also a `cdylib`, `staticlib` or `dylib` has unhashed output
+ * names, and cargo (1.95) then finds it fresh, so no rustc record of it is
+ * made and its sources go unwatched (a second `ipbp run`, or any restart,
+ * left its edits silently unpatched). Path dependencies outside the
+ * workspace do not get the workspace wrapper at all, so nothing in their
+ * fingerprint changes.
+ */
+function packagesToRecompile(workspace: CargoWorkspace): Set<string> {
+  return new Set([...workspace.members.filter((member) => member.unhashedLibrary), ...workspace.pathDependencies].map((pkg) => pkg.name));
+}
+
+/**
+ * Removing cargo's fingerprints of packages
  * (`<target>/[<triple>/]<profile>/.fingerprint/<package>-<hash>/`) makes cargo
- * recompile them through the wrapper, as it does every other workspace
+ * recompile them, through the wrapper, as it does every other workspace
  * crate; their outputs stay in place until the new build replaces them.
  */
-async function forgetUnhashedFingerprints(targetDirectory: string, workspace: CargoWorkspace): Promise<void> {
-  const names = new Set(workspace.members.filter((member) => member.unhashedLibrary).map((member) => member.name));
+async function forgetFingerprints(targetDirectory: string, names: ReadonlySet<string>): Promise<void> {
   if (names.size === 0) return;
   const fingerprintDirs: string[] = [];
   for (const profileOrTriple of await subdirectories(targetDirectory)) {
@@ -120,14 +162,34 @@ async function subdirectories(directory: string): Promise<string[]> {
   return entries.filter((entry) => entry.isDirectory() && !entry.name.startsWith('.')).map((entry) => join(directory, entry.name));
 }
 
-/** The build script runs of workspace packages; those of registry dependencies are covered by Cargo.lock. */
-function workspaceBuildScripts(workspace: CargoWorkspace, runs: ReadonlyArray<{ packageId: string; outDir: string }>): BuildScriptOutput[] {
-  const outputs: BuildScriptOutput[] = [];
+/** The build script runs of local packages; those of registry dependencies are covered by Cargo.lock. */
+function localBuildScripts(workspace: CargoWorkspace, runs: ReadonlyArray<{ packageId: string; outDir: string }>): BuildScriptRun[] {
+  const scripts: BuildScriptRun[] = [];
   for (const run of runs) {
-    const member = workspace.members.find((candidate) => candidate.id === run.packageId);
-    if (member) outputs.push({ packageDirectory: dirname(member.manifestPath), outDir: run.outDir });
+    const pkg = workspace.localPackages.find((candidate) => candidate.id === run.packageId);
+    if (pkg) scripts.push({ package: pkg.name, packageDirectory: dirname(pkg.manifestPath), outDir: run.outDir });
   }
-  return outputs;
+  return scripts;
+}
+
+/**
+ * Cargo runs RUSTC_WRAPPER for every crate (and, for workspace members,
+ * before the workspace wrapper). This filter hands the crates of path
+ * dependencies to ipbp's rustc wrapper and everything else to the user's own
+ * RUSTC_WRAPPER (sccache, say) or straight on, in a shell that costs a
+ * millisecond rather than a Node.js start.
+ */
+async function writePathDependencyFilter(directory: string, rustcShim: string, packageDirectories: readonly string[], userWrapper: string | undefined): Promise<string> {
+  const path = join(directory, 'path-dependency-filter');
+  const patterns = packageDirectories.map(shellQuoted).join('|');
+  const otherwise = userWrapper ? `exec ${shellQuoted(userWrapper)} "$@"` : 'exec "$@"';
+  await writeFile(path, `#!/bin/sh\ncase "$CARGO_MANIFEST_DIR" in\n  ${patterns}) exec ${shellQuoted(rustcShim)} "$@" ;;\nesac\n${otherwise}\n`);
+  await chmod(path, 0o755);
+  return path;
+}
+
+function shellQuoted(text: string): string {
+  return `'${text.replaceAll("'", "'\\''")}'`;
 }
 
 async function writeShim(directory: string, name: string, script: string): Promise<string> {
@@ -135,6 +197,11 @@ async function writeShim(directory: string, name: string, script: string): Promi
   await writeFile(path, `#!/bin/sh\nexec "${process.execPath}" "${script}" "$@"\n`);
   await chmod(path, 0o755);
   return path;
+}
+
+/** The rustc wrapper's records in a capture directory, one per crate compiled. */
+export function readRustcRecords(captureDir: string): Promise<RustcRecord[]> {
+  return readRecords<RustcRecord>(join(captureDir, 'rustc'));
 }
 
 /** The JSON records the wrappers wrote below `directory`, one per entry; `fileOf` names the file of an entry. */

@@ -22,20 +22,34 @@ export interface CargoWorkspace {
   readonly root: string;
   readonly targetDirectory: string;
   readonly members: readonly WorkspaceMember[];
+  /**
+   * Packages of the user's own code outside the workspace: path dependencies
+   * (`path = "../shared"`) and `[patch]` entries naming local checkouts.
+   * Cargo does not run the workspace wrapper for them; ipbp wraps them itself.
+   */
+  readonly pathDependencies: readonly WorkspaceMember[];
+  /** The members and the path dependencies: every package ipbp recompiles and watches. */
+  readonly localPackages: readonly WorkspaceMember[];
 }
 
 interface RawMetadata {
   workspace_root: string;
   target_directory: string;
   workspace_members: string[];
-  packages: Array<{ id: string; name: string; manifest_path: string; targets: Array<{ kind: string[]; crate_types?: string[]; src_path: string }> }>;
+  packages: Array<{ id: string; name: string; source: string | null; manifest_path: string; targets: Array<{ kind: string[]; crate_types?: string[]; src_path: string }> }>;
 }
 
 const UNHASHED_CRATE_TYPES = new Set(['cdylib', 'staticlib', 'dylib']);
 
-/** `cargo metadata` for the project, without resolving dependencies' sources. */
-export async function readCargoWorkspace(manifestPath: string | undefined, cwd: string): Promise<CargoWorkspace> {
-  const args = ['metadata', '--format-version', '1', '--no-deps'];
+/**
+ * `cargo metadata` for the project. Which packages outside the workspace are
+ * local is known only from the dependency graph; `dependencies: false`
+ * skips resolving it when only the workspace's own paths are needed (path
+ * dependencies then come out empty).
+ */
+export async function readCargoWorkspace(manifestPath: string | undefined, cwd: string, options: { dependencies?: boolean } = {}): Promise<CargoWorkspace> {
+  const args = ['metadata', '--format-version', '1'];
+  if (options.dependencies === false) args.push('--no-deps');
   if (manifestPath) args.push('--manifest-path', manifestPath);
   let stdout: string;
   try {
@@ -45,14 +59,22 @@ export async function readCargoWorkspace(manifestPath: string | undefined, cwd: 
     throw new UserError('cannot read the cargo project', 'cargo-metadata', [stderr.trim()]);
   }
   const metadata = JSON.parse(stdout) as RawMetadata;
-  const members = metadata.packages
-    .filter((pkg) => metadata.workspace_members.includes(pkg.id))
-    .map((pkg) => ({
+  const members = new Set(metadata.workspace_members);
+  // A package with no source is one cargo reads from a local directory.
+  const local = metadata.packages.filter((pkg) => pkg.source === null || members.has(pkg.id)).map(
+    (pkg): WorkspaceMember => ({
       id: pkg.id,
       name: pkg.name,
       manifestPath: pkg.manifest_path,
       buildScript: pkg.targets.find((target) => target.kind.includes('custom-build'))?.src_path,
       unhashedLibrary: pkg.targets.some((target) => (target.crate_types ?? target.kind).some((type) => UNHASHED_CRATE_TYPES.has(type))),
-    }));
-  return { root: metadata.workspace_root, targetDirectory: metadata.target_directory, members };
+    }),
+  );
+  return {
+    root: metadata.workspace_root,
+    targetDirectory: metadata.target_directory,
+    members: local.filter((pkg) => members.has(pkg.id)),
+    pathDependencies: local.filter((pkg) => !members.has(pkg.id)),
+    localPackages: local,
+  };
 }

@@ -1,13 +1,15 @@
 import { readFile } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { basename, join, resolve, sep } from 'node:path';
 import { BuildInputSnapshot } from '../capture/build-inputs.js';
+import type { BuildScriptRun } from '../capture/build-script-runs.js';
 import { type BuildSelection, type CapturedBuild, captureBuild } from '../capture/capture.js';
 import { crateGraph } from '../capture/crate-graph.js';
 import { UserError } from '../errors/user-error.js';
 import { type ElfImage, readElfImage } from '../object/elf/image.js';
 import type { Target } from '../targets/target.js';
 import { targetOf } from '../targets/target-of.js';
-import { Patcher } from './patcher.js';
+import { rerunBuildScripts } from '../compile/rerun-build-scripts.js';
+import { Patcher, UnpatchableChange } from './patcher.js';
 import type { Reporter } from './reporter.js';
 import type { SavedGeneration } from './session-record.js';
 
@@ -34,7 +36,7 @@ export interface Generation {
  */
 export async function startGeneration(selection: BuildSelection, directory: string, cwd: string, reporter: Reporter, signal?: AbortSignal): Promise<Generation> {
   const build = await captureBuild(selection, directory, cwd, signal);
-  const buildInputs = await BuildInputSnapshot.take(build.workspaceRoot, build.buildInputs, build.externalSources);
+  const buildInputs = await BuildInputSnapshot.take(build.workspaceRoot, build.buildInputs, build.externalSources, build.buildScripts);
   const image = readElfImage(build.binary, await readFile(build.binary));
   return assemble(directory, build, image, buildInputs, reporter, (patcher) => patcher.loadBaselines());
 }
@@ -76,7 +78,27 @@ async function assemble(
   return { directory, build, image, target, patcher, buildInputs };
 }
 
-/** Source files and build files: every file whose change matters to this generation. */
+/**
+ * Source files and build files: every file whose change matters to this
+ * generation. Sources a build script generated are left out: they change
+ * when ipbp reruns the script, which recompiles what includes them anyway.
+ */
 export function watchedFilesOf(generation: Generation): string[] {
-  return [...generation.patcher.watchedFiles(), ...generation.buildInputs.files];
+  const generated = resolve(generation.build.targetDirectory) + sep;
+  return [...generation.patcher.watchedFiles().filter((file) => !file.startsWith(generated)), ...generation.buildInputs.files];
+}
+
+/**
+ * Rerun the build scripts whose inputs changed, against this generation's
+ * build, and take in their new output. Returns the program's crates to
+ * recompile with it; throws `UnpatchableChange` when the output changes more
+ * than what the crates compile (their flags, what the program links).
+ */
+export async function rerunScriptsOf(generation: Generation, runs: readonly BuildScriptRun[], reporter: Reporter, signal?: AbortSignal): Promise<string[]> {
+  reporter.info(`rerunning the build script of ${runs.map((run) => `\`${run.package}\``).join(', ')}`);
+  const records = await rerunBuildScripts(generation.build.cargo, join(generation.directory, 'build-script-rerun'), signal);
+  const { keys, reasons } = generation.patcher.takeRecords(records);
+  if (reasons.length > 0) throw new UnpatchableChange(reasons);
+  await generation.buildInputs.refresh(runs);
+  return keys;
 }

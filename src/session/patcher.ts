@@ -1,7 +1,7 @@
 import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import type { CapturedBuild } from '../capture/capture.js';
-import { codegenOption, depInfoFileName, rlibFileName } from '../capture/capture-record.js';
+import { codegenOption, depInfoFileName, type RustcRecord, rlibFileName } from '../capture/capture-record.js';
 import { affectedCrates, type CrateUnit } from '../capture/crate-graph.js';
 import { readDepInfo } from '../capture/dep-info.js';
 import { CompileError, type CompiledCrate, recompileCrate } from '../compile/recompile.js';
@@ -120,6 +120,35 @@ export class Patcher {
     await this.restoreBaselines();
   }
 
+  /**
+   * Take cargo's new invocations of crates (after a build script reran):
+   * from now on they are recompiled with the script's new environment.
+   * Returns the keys of the program's crates among them; a crate whose
+   * command line changed (a new `--cfg`, a library to link) cannot be
+   * patched, and is named in `reasons`.
+   */
+  takeRecords(records: readonly RustcRecord[]): { keys: string[]; reasons: Reason[] } {
+    const keys: string[] = [];
+    const reasons: Reason[] = [];
+    for (const record of records) {
+      const index = this.units.findIndex((unit) => unit.name === record.crateName && unit.isBinary === record.crateTypes.includes('bin'));
+      const unit = this.units[index];
+      if (!unit) continue;
+      const added = record.args.filter((arg) => !unit.record.args.includes(arg));
+      const removed = unit.record.args.filter((arg) => !record.args.includes(arg));
+      if (added.length > 0 || removed.length > 0) {
+        const change = [...added.map((arg) => `+${arg}`), ...removed.map((arg) => `-${arg}`)].join(' ');
+        reasons.push({ reason: `a build script's new output changes how \`${unit.name}\` is compiled`, details: `its rustc arguments changed: ${change}` });
+        continue;
+      }
+      const captured = this.build.crates.indexOf(unit.record);
+      if (captured >= 0) this.build.crates[captured] = record;
+      this.units[index] = { ...unit, record };
+      keys.push(unit.key);
+    }
+    return { keys, reasons };
+  }
+
   /** Every source file of the program's workspace crates. */
   watchedFiles(): string[] {
     const files = new Set<string>();
@@ -132,8 +161,9 @@ export class Patcher {
    * was patched. `quit`: the session is ending; a round it cuts short
    * reports nothing (no patch is live in apps that are gone).
    */
-  async applyEdit(files: readonly string[], startedAt: number, quit?: AbortSignal): Promise<boolean> {
+  async applyEdit(files: readonly string[], startedAt: number, quit?: AbortSignal, alsoRecompile: readonly string[] = []): Promise<boolean> {
     const changedKeys = new Set(this.units.filter((unit) => files.some((file) => this.sources.get(unit.key)?.has(file))).map((unit) => unit.key));
+    for (const key of alsoRecompile) changedKeys.add(key);
     // A crate rebuilt in a round that failed later (a dependent's compile
     // error, an unpatchable change) holds code no process runs: build it again.
     for (const key of this.unadopted) changedKeys.add(key);

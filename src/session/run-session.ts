@@ -11,7 +11,7 @@ import { UserError } from '../errors/user-error.js';
 import { type Crash, crashOf } from './app-crash.js';
 import { awaitAgents, findOrphans, type Orphans, recognizeProcess, reloadGeneration } from './adoption.js';
 import { launchApp } from './app-process.js';
-import { type Generation, startGeneration, watchedFilesOf } from './generation.js';
+import { type Generation, rerunScriptsOf, startGeneration, watchedFilesOf } from './generation.js';
 import { fullText, type Reason } from '../judge/verdict.js';
 import { EditLocations } from './edit-locations.js';
 import { CompileError, UnpatchableChange } from './patcher.js';
@@ -50,7 +50,7 @@ export interface RunOptions extends BuildSelection {
  * project's session directory, which stays the same from session to session.
  */
 export async function runSession(options: RunOptions, cwd: string): Promise<void> {
-  const workspace = await readCargoWorkspace(options.manifestPath, cwd);
+  const workspace = await readCargoWorkspace(options.manifestPath, cwd, { dependencies: false });
   // Taken before anything else, the events file included: a refused second session must not touch the first one's files.
   // The project key reads the real path of the target directory, which a first build has not made yet.
   await mkdir(workspace.targetDirectory, { recursive: true });
@@ -333,13 +333,14 @@ class Session {
       this.editedSinceLaunch = true;
       const generation = this.current;
       const where = await this.editLocations.locate(files, generation.build.workspaceRoot);
-      const buildChanges = await generation.buildInputs.reasonsFor(files);
-      if (buildChanges.length > 0) {
-        await this.cannotPatch(buildChanges, where);
+      const buildChanges = await generation.buildInputs.classify(files);
+      if (buildChanges.reasons.length > 0) {
+        await this.cannotPatch(buildChanges.reasons, where);
         return;
       }
       try {
-        await generation.patcher.applyEdit(files, firstEventAt, this.ending.signal);
+        const alsoRecompile = buildChanges.reruns.length > 0 ? await rerunScriptsOf(generation, buildChanges.reruns, this.reporter, this.ending.signal) : [];
+        await generation.patcher.applyEdit(files, firstEventAt, this.ending.signal, alsoRecompile);
         if (this.stopping) return;
         this.watcher?.add(watchedFilesOf(generation));
         this.saveJournal();

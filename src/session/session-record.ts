@@ -7,7 +7,7 @@ import { SerialQueue } from './serial-queue.js';
 
 const RECORD_NAME = 'session.json';
 /** Bumped whenever the shape changes: a record of another shape is not adopted from. */
-const FORMAT = 1;
+const FORMAT = 2;
 
 /** A build as session.json keeps it: enough to patch its processes again without running cargo. */
 export interface SavedGeneration {

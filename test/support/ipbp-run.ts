@@ -65,8 +65,8 @@ export class IpbpRun {
     await cp(join(repository, 'examples', example), directory, { recursive: true, filter: (source) => !source.includes('/target') });
     // Examples that depend on the repository's crates name them relative to examples/.
     const manifest = join(directory, 'Cargo.toml');
-    const text = await readFile(manifest, 'utf8');
-    await writeFile(manifest, text.replaceAll('path = "../../crates/', `path = "${join(repository, 'crates')}/`));
+    const text = await readFile(manifest, 'utf8').catch(() => undefined);
+    if (text !== undefined) await writeFile(manifest, text.replaceAll('path = "../../crates/', `path = "${join(repository, 'crates')}/`));
     return IpbpRun.launch(directory, env.CARGO_TARGET_DIR ?? join(directory, 'target'), env, 'events.jsonl', args, options.processGroup ?? false);
   }
 

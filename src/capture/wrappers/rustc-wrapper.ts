@@ -9,12 +9,14 @@ import {
   codegenOption,
   LINKER_SHIM_ENV,
   REAL_LINKER_ENV,
+  RECORD_ONLY_ENV,
   type RustcRecord,
   withoutCodegenOption,
 } from '../capture-record.js';
 
 /**
- * Cargo runs this as RUSTC_WORKSPACE_WRAPPER for every workspace crate:
+ * Cargo runs this as RUSTC_WORKSPACE_WRAPPER for every workspace crate, and
+ * (through a filter) for path dependencies outside the workspace:
  * `wrapper <rustc> <args…>`. It records the exact invocation, routes binary
  * links through ipbp's linker wrapper (which keeps the objects), and then
  * runs the real rustc unchanged otherwise.
@@ -56,6 +58,8 @@ function main(argv: string[]): number {
   const directory = join(captureDir, 'rustc');
   mkdirSync(directory, { recursive: true });
   writeFileSync(join(directory, `${crateName}-${randomBytes(4).toString('hex')}.json`), JSON.stringify(record));
+  // Cargo finds the outputs of the last real compile in place, which is all it needs to go on.
+  if (process.env[RECORD_ONLY_ENV] && !crateName.startsWith('build_script_')) return 0;
   return run(rustc, finalArgs, env);
 }
 

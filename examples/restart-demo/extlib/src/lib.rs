@@ -1,5 +1,5 @@
 //! A path dependency outside the restart-demo workspace (it is excluded):
-//! ipbp does not recompile it, so editing it needs a fresh build.
+//! the user's own code all the same, which ipbp recompiles and patches.
 
 pub fn edition() -> &'static str {
     "first"
