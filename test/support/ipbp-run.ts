@@ -103,13 +103,20 @@ export class IpbpRun {
 
   /** Waits for an app output line matching `pattern`, among lines from index `from` on. */
   async waitForLine(pattern: RegExp, from = 0, timeoutMs = 60_000): Promise<{ line: string; index: number; match: RegExpMatchArray }> {
-    return this.waitFor(`a line matching ${pattern}`, timeoutMs, () => {
-      for (let i = from; i < this.stdout.length; i++) {
-        const match = this.stdout[i]!.match(pattern);
-        if (match) return { line: this.stdout[i]!, index: i, match };
-      }
-      return undefined;
-    });
+    return this.waitFor(`a line matching ${pattern}`, timeoutMs, () => this.lineMatching(pattern, from));
+  }
+
+  /** As `waitForLine`, after this ipbp was killed: the app outlives it and still writes to the pipe it got from it. */
+  async waitForOrphanLine(pattern: RegExp, from = 0, timeoutMs = 60_000): Promise<{ line: string; index: number; match: RegExpMatchArray }> {
+    return this.waitFor(`a line matching ${pattern}`, timeoutMs, () => this.lineMatching(pattern, from), { afterExit: true });
+  }
+
+  private lineMatching(pattern: RegExp, from: number): { line: string; index: number; match: RegExpMatchArray } | undefined {
+    for (let i = from; i < this.stdout.length; i++) {
+      const match = this.stdout[i]!.match(pattern);
+      if (match) return { line: this.stdout[i]!, index: i, match };
+    }
+    return undefined;
   }
 
   async waitForEvent(matches: (event: Event) => boolean, timeoutMs = 60_000): Promise<Event> {
@@ -168,7 +175,7 @@ export class IpbpRun {
     for (const waiter of this.waiters) waiter();
   }
 
-  private waitFor<T>(what: string, timeoutMs: number, check: () => T | undefined): Promise<T> {
+  private waitFor<T>(what: string, timeoutMs: number, check: () => T | undefined, options: { afterExit?: boolean } = {}): Promise<T> {
     return new Promise((resolve, reject) => {
       const attempt = (): boolean => {
         const result = check();
@@ -183,7 +190,7 @@ export class IpbpRun {
       }, timeoutMs);
       const waiter = (): void => {
         if (attempt()) return;
-        if (this.exited) {
+        if (this.exited && !options.afterExit) {
           cleanup();
           reject(new Error(`ipbp exited (${this.exitCode}) while waiting for ${what}\n--- stderr:\n${this.stderr.slice(-4000)}`));
         }

@@ -1,11 +1,13 @@
-use greet_macro::Greet;
+use greet_macro::{banner, Greet};
+
+banner!("robots");
 
 #[derive(Greet)]
 struct Robot;
 
 #[inline(never)]
 fn report(tick: u64) -> String {
-    format!("{} | {}", Robot.greeting(tick), shapes::Square.greeting(tick))
+    format!("{} | {} {}", Robot.greeting(tick), shapes::Square.greeting(tick), banner())
 }
 
 fn main() {

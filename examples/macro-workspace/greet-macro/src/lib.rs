@@ -1,5 +1,6 @@
-//! `#[derive(Greet)]`: an inherent `greeting` method naming the type. No
-//! dependencies: the macro reads and writes token streams as text.
+//! `#[derive(Greet)]`: an inherent `greeting` method naming the type, and
+//! `banner!("text")`: a function framing the text. No dependencies: the
+//! macros read and write token streams as text.
 
 use proc_macro::{TokenStream, TokenTree};
 
@@ -21,4 +22,13 @@ pub fn derive_greet(input: TokenStream) -> TokenStream {
     )
     .parse()
     .unwrap()
+}
+
+/// `banner!("text")` defines `fn banner() -> String`, the text in a frame.
+#[proc_macro]
+pub fn banner(input: TokenStream) -> TokenStream {
+    let text = input.to_string();
+    format!("#[inline(never)] fn banner() -> String {{ format!(\"[{{}}]\", {text}) }}")
+        .parse()
+        .unwrap()
 }
