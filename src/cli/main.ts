@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { attachCommand } from './attach-command.js';
 import { demoCommand } from './demo-command.js';
 import { diffCommand } from './diff-command.js';
+import { installLastResortHandlers } from './last-resort.js';
 import { reportError } from './report-error.js';
 import { runCommand } from './run-command.js';
 
@@ -51,6 +52,7 @@ function buildProgram(): Command {
 
 /** Runs the CLI; sets `process.exitCode` instead of exiting so cleanup still runs. */
 export async function main(argv: readonly string[]): Promise<void> {
+  installLastResortHandlers();
   try {
     await buildProgram().parseAsync([...argv], { from: 'user' });
   } catch (error) {

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { AgentConnection } from './agent-connection.js';
 import { authenticateAgent } from './token-auth.js';
 import { createPrivateDirectory } from './private-directory.js';
+import { type Refusal, refusalKindOf } from './refusals.js';
 import { MAX_SOCKET_PATH_BYTES, SOCKET_NAME } from './session-directory.js';
 
 export interface PatchServerOptions {
@@ -33,13 +34,26 @@ export type PatchServerEvents = {
   connected: [connection: AgentConnection];
   disconnected: [connection: AgentConnection, reason: string];
   log: [connection: AgentConnection, message: string];
-  /** A connection dropped before it became an agent (garbage, timeout…). */
-  refused: [reason: string];
+  /** A connection dropped before it became an agent (garbage, timeout, a reset…). */
+  refused: [refusal: Refusal];
+  /** A listener failed to accept a connection (out of file descriptors…); it goes on listening. */
+  'listener-error': [message: string];
 };
+
+/**
+ * How many connections may wait to authenticate or say hello at once. An
+ * agent does both within milliseconds; beyond this, a new connection is
+ * dropped at once, so a flood costs neither memory nor file descriptors.
+ */
+const MAX_WAITING_CONNECTIONS = 64;
 
 export class PatchServer extends EventEmitter<PatchServerEvents> {
   private readonly live = new Set<AgentConnection>();
   private readonly sockets = new Set<Socket>();
+  /** Connections not yet agents: authenticating, or before their hello. */
+  private waiting = 0;
+  /** The error each socket ended with, if any (a reset, mostly). */
+  private readonly socketErrors = new WeakMap<Socket, Error>();
   private closing: Promise<void> | undefined;
   /** A failed start leaves a directory it was handed: it may hold what the next session needs to adopt the app. */
   private keepDirectory = false;
@@ -54,21 +68,26 @@ export class PatchServer extends EventEmitter<PatchServerEvents> {
     private readonly helloTimeoutMs: number,
   ) {
     super();
-    server.on('connection', (socket) => this.accept(socket));
+    server.on('connection', (socket) => {
+      if (this.admit(socket, 'unix socket')) this.accept(socket, 'unix socket');
+    });
+    server.on('error', (error) => this.emit('listener-error', `unix socket: ${error.message}`));
   }
 
   private async listenOnTcp(options: NonNullable<PatchServerOptions['tcp']>): Promise<void> {
     const server = createServer((socket) => {
-      this.sockets.add(socket);
-      socket.once('close', () => this.sockets.delete(socket));
+      const peer = `tcp ${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
+      if (!this.admit(socket, peer)) return;
       authenticateAgent(socket, options.token, this.helloTimeoutMs).then(
         () => {
-          this.accept(socket);
+          // Still waiting, now for the hello: authentication alone does not make an agent.
+          this.accept(socket, peer);
           socket.resume();
         },
         (error: Error) => {
+          this.waiting--;
           socket.destroy();
-          this.emit('refused', `tcp peer ${socket.remoteAddress ?? '?'}: ${error.message}`);
+          this.refuse(socket, peer, error.message);
         },
       );
     });
@@ -79,6 +98,7 @@ export class PatchServer extends EventEmitter<PatchServerEvents> {
         resolve();
       });
     });
+    server.on('error', (error) => this.emit('listener-error', `tcp: ${error.message}`));
     const address = server.address();
     if (address && typeof address === 'object') this.tcpAddress = { host: address.address, port: address.port };
     this.tcpServer = server;
@@ -163,17 +183,44 @@ export class PatchServer extends EventEmitter<PatchServerEvents> {
     if (!this.keepDirectory) await rm(this.directory, { recursive: true, force: true });
   }
 
-  private accept(socket: Socket): void {
+  /**
+   * Takes a new connection in, or drops it at once (the server is closing,
+   * or too many connections wait already). From here on no error of the
+   * socket reaches Node as an unhandled `'error'` event: a reset before a
+   * word was said is a refusal like any other.
+   */
+  private admit(socket: Socket, peer: string): boolean {
+    // Whoever reads the socket (the handshake, the connection) sees it close; the error says it was a reset.
+    socket.on('error', (error) => this.socketErrors.set(socket, error));
+    if (this.closing || this.waiting >= MAX_WAITING_CONNECTIONS) {
+      socket.destroy();
+      if (!this.closing) this.emit('refused', { kind: 'too many waiting', peer, detail: `${MAX_WAITING_CONNECTIONS} connections were already waiting to say hello` });
+      return false;
+    }
+    this.waiting++;
+    this.sockets.add(socket);
+    socket.once('close', () => this.sockets.delete(socket));
+    return true;
+  }
+
+  private refuse(socket: Socket, peer: string, reason: string): void {
+    const error = this.socketErrors.get(socket);
+    const detail = error ? `${reason} (${error.message})` : reason;
+    this.emit('refused', { kind: refusalKindOf(detail), peer, detail });
+  }
+
+  /** Waits for the hello of an admitted connection (authenticated first, over TCP). */
+  private accept(socket: Socket, peer: string): void {
     if (this.closing) {
+      this.waiting--;
       socket.destroy();
       return;
     }
-    this.sockets.add(socket);
-    socket.once('close', () => this.sockets.delete(socket));
     AgentConnection.accept(
       socket,
       this.helloTimeoutMs,
       (connection) => {
+        this.waiting--;
         this.live.add(connection);
         connection.on('log', (message) => this.emit('log', connection, message));
         connection.once('disconnected', (reason) => {
@@ -182,7 +229,10 @@ export class PatchServer extends EventEmitter<PatchServerEvents> {
         });
         this.emit('connected', connection);
       },
-      (reason) => this.emit('refused', reason),
+      (reason) => {
+        this.waiting--;
+        this.refuse(socket, peer, reason);
+      },
     );
   }
 }

@@ -30,7 +30,9 @@ export type SessionEvent =
   | { event: 'restart'; reason: string; details: string[] }
   /** The app faulted, aborted or panicked; `lastPatch` is the newest patch sent to it (`confirmed` once it said it was live). */
   | { event: 'crashed'; pid: number; signal: string | null; code: number | null; lastPatch: { patch: number; changed: string[]; confirmed: boolean } | null }
-  | { event: 'exited'; pid: number; code: number | null; signal: string | null };
+  | { event: 'exited'; pid: number; code: number | null; signal: string | null }
+  /** The first client the channel refused for a reason (the rest are counted): a reset, a wrong token, a flood… */
+  | { event: 'refused'; kind: string; peer: string; detail: string };
 
 /**
  * Everything the session tells the developer: short lines on stderr (the

@@ -11,6 +11,7 @@ import { UserError } from '../errors/user-error.js';
 import { type Crash, crashOf } from './app-crash.js';
 import { awaitAgents, findOrphans, type Orphans, recognizeProcess, reloadGeneration } from './adoption.js';
 import { launchApp } from './app-process.js';
+import { RefusalReport } from './refusal-report.js';
 import { type Generation, rerunScriptsOf, startGeneration, watchedFilesOf } from './generation.js';
 import { fullText, type Reason } from '../judge/verdict.js';
 import { EditLocations } from './edit-locations.js';
@@ -83,6 +84,7 @@ class Session {
   private generation: Generation | undefined;
   private generationCount = 0;
   private stopping = false;
+  private readonly refusals: RefusalReport;
   /** The end of the session, once it began. */
   private stopped: Promise<void> | undefined;
   /** Aborted when the session ends: stops a build under way, with everything cargo started. */
@@ -105,6 +107,7 @@ class Session {
     const { manifestPath, package: pkg, bin, example, features, release } = options;
     this.setting = { selection: { manifestPath, package: pkg, bin, example, features, release }, cwd, appArgs: options.appArgs, processes: options.processes };
     this.journal = new SessionJournal(directory, () => ({ setting: this.setting, generation: this.generation, generationNumber: this.generationCount, apps: this.apps }));
+    this.refusals = new RefusalReport(reporter);
   }
 
   async run(): Promise<void> {
@@ -170,10 +173,12 @@ class Session {
 
   private async startServer(): Promise<PatchServer> {
     const listen = this.options.listen;
-    if (!listen) return PatchServer.start({ directory: this.directory });
     const token = newSessionToken();
-    const tcp: PatchServerOptions['tcp'] = { host: listen.host, port: listen.port, token };
+    const tcp: PatchServerOptions['tcp'] = listen && { host: listen.host, port: listen.port, token };
     const server = await PatchServer.start({ directory: this.directory, tcp });
+    server.on('refused', (refusal) => this.refusals.add(refusal));
+    server.on('listener-error', (message) => this.reporter.warn(`the patch channel could not accept a connection (${message}); it goes on listening`));
+    if (!listen) return server;
     const address = server.tcpAddress ?? listen;
     const where = `${address.host}:${address.port}`;
     this.reporter.info(`listening on tcp ${where}; remote agents need IPBP_CONNECT=${where} IPBP_TOKEN=${Buffer.from(token).toString('hex')}`);
@@ -448,6 +453,7 @@ class Session {
     await this.queue.idle();
     await this.journal.settled();
     await this.server?.close();
+    this.refusals.summarize();
     await this.reporter.close();
     this.finish();
   }

@@ -95,7 +95,7 @@ describe('the patch channel refuses everyone but the user', () => {
   test('an agent with a wrong token is refused and its app keeps running', async () => {
     const { server, port } = await tcpServer();
     const refusals: string[] = [];
-    server.on('refused', (reason) => refusals.push(reason));
+    server.on('refused', (refusal) => refusals.push(refusal.detail));
     const app = startApp({ IPBP_CONNECT: `127.0.0.1:${port}`, IPBP_TOKEN: newSessionToken().toString('hex') });
     await waitFor(() => refusals.some((reason) => reason.includes('does not know the session token')), 'the CLI refuses the peer');
     assert.equal(server.connections.length, 0);
@@ -111,7 +111,7 @@ describe('the patch channel refuses everyone but the user', () => {
   test('hostile TCP clients are dropped: garbage, an oversized frame, a hello without authentication, a wrong proof', async () => {
     const { server, port } = await tcpServer();
     const refusals: string[] = [];
-    server.on('refused', (reason) => refusals.push(reason));
+    server.on('refused', (refusal) => refusals.push(refusal.detail));
     const oversized = Buffer.alloc(4);
     oversized.writeUInt32LE(0xffff_fff0);
     const hello = encodeFrame(

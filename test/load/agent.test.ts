@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { ensureAgentBuilt } from '../../src/load/agent-build.js';
+import type { Refusal } from '../../src/deliver/refusals.js';
 import { AgentDisconnectedError, type AgentConnection } from '../../src/deliver/agent-connection.js';
 import { encodeFrame, FrameSplitter, MAX_PAYLOAD_BYTES } from '../../src/deliver/frames.js';
 import { decodeMessage, encodeMessage, type HelloMessage, type Message, PROTOCOL_VERSION, type ThreadStack } from '../../src/deliver/protocol.js';
@@ -169,11 +170,11 @@ describe('PatchServer with a scripted agent', () => {
   ];
   for (const [what, bytes, reason] of refusals) {
     it(`refuses a connection that sends ${what}`, async () => {
-      const refused = nextEvent<[string]>((f) => server.once('refused', f));
+      const refused = nextEvent<[Refusal]>((f) => server.once('refused', f));
       const agent = await ScriptedAgent.connect(server.socketPath);
       const closed = nextEvent<[]>((f) => agent.socket.once('close', f));
       agent.socket.write(bytes);
-      assert.match((await refused)[0], reason);
+      assert.match((await refused)[0].detail, reason);
       await closed;
     });
   }
@@ -190,9 +191,9 @@ describe('PatchServer with a scripted agent', () => {
   });
 
   it('refuses a connection that never says hello', async () => {
-    const refused = nextEvent<[string]>((f) => server.once('refused', f));
+    const refused = nextEvent<[Refusal]>((f) => server.once('refused', f));
     await ScriptedAgent.connect(server.socketPath);
-    assert.match((await refused)[0], /no hello within 500 ms/);
+    assert.match((await refused)[0].detail, /no hello within 500 ms/);
   });
 
   it('close() disconnects everyone and removes the directory', async () => {

@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { LAST_RESORT_MARK } from '../../src/cli/last-resort.js';
 import { sessionDirectoryOf } from '../../src/deliver/session-directory.js';
 import { REPOSITORY as repository } from './repository.js';
 
@@ -169,6 +170,8 @@ export class IpbpRun {
     const session = await sessionDirectoryOf(this.directory, this.targetDirectory).catch(() => undefined);
     if (session) await rm(session, { recursive: true, force: true });
     await rm(this.directory, { recursive: true, force: true });
+    // Every suite's last check: no error escaped to ipbp's last-resort handler.
+    if (this.stderr.includes(LAST_RESORT_MARK)) throw new Error(`an error escaped to ipbp's last-resort handler:\n${this.stderr.slice(-4000)}`);
   }
 
   private notify(): void {
