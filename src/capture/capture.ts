@@ -3,6 +3,7 @@ import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UserError } from '../errors/user-error.js';
 import { buildInputFiles } from './build-inputs.js';
+import { profileOverrides } from './profile-overrides.js';
 import type { BuildScriptRun } from './build-script-runs.js';
 import { externalCrateSources } from './external-sources.js';
 import { type CargoWorkspace, readCargoWorkspace } from './cargo-metadata.js';
@@ -37,6 +38,8 @@ export interface CapturedBuild {
   readonly externalSources: string[];
   /** The local packages' build script runs: a change to a file one reads reruns it. */
   readonly buildScripts: BuildScriptRun[];
+  /** Settings of the profile ipbp built without (`strip = true`, `lto = "fat"`): no patch could work with them. */
+  readonly profileOverrides: string[];
   /** How to run cargo again on this build (its arguments and the wrappers' environment), as a build script rerun does. */
   readonly cargo: CargoInvocation;
 }
@@ -79,6 +82,8 @@ export async function captureBuild(selection: BuildSelection, sessionDir: string
   if (selection.example) selectionArgs.push('--example', selection.example);
   if (selection.features) selectionArgs.push('--features', selection.features);
   if (selection.release) selectionArgs.push('--release');
+  const overrides = await profileOverrides(workspace.root, selection.release ? 'release' : 'dev');
+  for (const override of overrides) selectionArgs.push('--config', override.config);
   const wrapperEnv: Record<string, string> = { RUSTC_WORKSPACE_WRAPPER: rustcShim, [CAPTURE_DIR_ENV]: captureDir, [LINKER_SHIM_ENV]: linkerShim };
   if (workspace.pathDependencies.length > 0) {
     const directories = workspace.pathDependencies.map((pkg) => dirname(pkg.manifestPath));
@@ -117,6 +122,7 @@ export async function captureBuild(selection: BuildSelection, sessionDir: string
     buildInputs,
     externalSources,
     buildScripts: localBuildScripts(workspace, buildScripts),
+    profileOverrides: overrides.map((override) => override.setting),
     cargo: { cwd, args: selectionArgs, env: wrapperEnv },
   };
 }

@@ -71,10 +71,15 @@ function rewriteArgs(unit: CrateUnit, outDir: string, rebuilt: ReadonlyMap<strin
       args.push(arg);
     }
   }
-  // With `--emit=obj` and no explicit codegen-units, rustc falls back to one
-  // unit: no parallel codegen and no reuse of unchanged units. Ask for what
-  // cargo's incremental builds get by default.
-  if (unit.isBinary && codegenOption(input, 'codegen-units') === undefined) args.push('-C', 'codegen-units=256');
+  // With `--emit=obj` and no explicit codegen-units, an incremental build
+  // falls back to one unit: no parallel codegen, no reuse of unchanged
+  // units. Ask for the 256 that cargo's incremental build got by default. A
+  // build that is not incremental (release) is partitioned as cargo's was
+  // only if left to rustc's default: an explicit count splits it otherwise,
+  // and what the optimizer inlines across units changes with the split.
+  if (unit.isBinary && codegenOption(input, 'codegen-units') === undefined && codegenOption(input, 'incremental') !== undefined) {
+    args.push('-C', 'codegen-units=256');
+  }
   // Transitive lookups by crate hash must find the new metadata first.
   for (const library of rebuilt.values()) args.push('-L', `dependency=${join(library, '..')}`);
   return args;

@@ -5,7 +5,18 @@
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import { encodeFrame, FrameSplitter } from './frames.js';
-import { decodeMessage, encodeMessage, PROTOCOL_VERSION, type HelloMessage, type Message, type PatchResultMessage, type Redirect, type TlsFixup } from './protocol.js';
+import {
+  decodeMessage,
+  encodeMessage,
+  PROTOCOL_VERSION,
+  type HelloMessage,
+  type Message,
+  type PatchResultMessage,
+  type Redirect,
+  type StacksMessage,
+  type ThreadStack,
+  type TlsFixup,
+} from './protocol.js';
 
 export interface LoadPatchRequest {
   readonly patchId: number;
@@ -39,10 +50,20 @@ export type AgentConnectionEvents = {
   disconnected: [reason: string];
 };
 
+/** A request the agent has yet to answer; it answers each in order, with a message naming the same id. */
 interface PendingRequest {
-  readonly patchId: number;
-  readonly resolve: (result: PatchResult) => void;
+  readonly answer: 'patch-result' | 'stacks';
+  readonly id: number;
+  readonly what: string;
+  readonly resolve: (answer: PatchResultMessage | StacksMessage) => void;
   readonly reject: (error: Error) => void;
+}
+
+/** What a `sample-stacks` brought back: every other thread's stack, or why there are none. */
+export interface StackSample {
+  readonly ok: boolean;
+  readonly message: string;
+  readonly stacks: readonly ThreadStack[];
 }
 
 export class AgentConnection extends EventEmitter<AgentConnectionEvents> {
@@ -55,6 +76,7 @@ export class AgentConnection extends EventEmitter<AgentConnectionEvents> {
   readonly imageEnd: bigint;
 
   private readonly pending: PendingRequest[] = [];
+  private nextSample = 1;
   private closeReason: string | undefined;
 
   /** Use `acceptAgent`: a connection exists only once its hello arrived. */
@@ -90,18 +112,36 @@ export class AgentConnection extends EventEmitter<AgentConnectionEvents> {
    * the agent refused the patch: look at `ok`). Rejects with
    * `AgentDisconnectedError` if the connection closes first.
    */
-  loadPatch(request: LoadPatchRequest): Promise<PatchResult> {
+  async loadPatch(request: LoadPatchRequest): Promise<PatchResult> {
+    const message: Message = { type: 'load-patch', ...request, hooks: request.hooks ?? 0n, migrations: (request.migrations ?? []).join('\n'), tlsFixups: request.tlsFixups ?? [] };
+    const answer = (await this.request(message, 'patch-result', request.patchId, `patch ${request.patchId}`)) as PatchResultMessage;
+    const { patchId, ok, message: text, loadUs, redirectUs, needsRestart, stacks } = answer;
+    return { patchId, ok, message: text, loadUs, redirectUs, needsRestart, stacks };
+  }
+
+  /**
+   * Every other thread's stack right now, recorded in one stop of the
+   * process as a patch records them. Rejects with `AgentDisconnectedError`
+   * if the connection closes first.
+   */
+  async sampleStacks(): Promise<StackSample> {
+    const id = this.nextSample++;
+    const answer = (await this.request({ type: 'sample-stacks', requestId: id }, 'stacks', id, `stack sample ${id}`)) as StacksMessage;
+    return { ok: answer.message === '', message: answer.message, stacks: answer.stacks };
+  }
+
+  private request(message: Message, answer: PendingRequest['answer'], id: number, what: string): Promise<PatchResultMessage | StacksMessage> {
     if (this.closeReason !== undefined) {
       return Promise.reject(new AgentDisconnectedError(`agent ${this.pid} is disconnected: ${this.closeReason}`));
     }
     let frame: Buffer;
     try {
-      frame = encodeFrame(encodeMessage({ type: 'load-patch', ...request, hooks: request.hooks ?? 0n, migrations: (request.migrations ?? []).join('\n'), tlsFixups: request.tlsFixups ?? [] }));
+      frame = encodeFrame(encodeMessage(message));
     } catch (error) {
       return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
-    return new Promise<PatchResult>((resolve, reject) => {
-      this.pending.push({ patchId: request.patchId, resolve, reject });
+    return new Promise((resolve, reject) => {
+      this.pending.push({ answer, id, what, resolve, reject });
       this.socket.write(frame);
     });
   }
@@ -113,16 +153,17 @@ export class AgentConnection extends EventEmitter<AgentConnectionEvents> {
 
   private receive(message: Message): void {
     switch (message.type) {
-      case 'patch-result': {
+      case 'patch-result':
+      case 'stacks': {
+        const id = message.type === 'patch-result' ? message.patchId : message.requestId;
+        const what = message.type === 'patch-result' ? `patch ${id}` : `stack sample ${id}`;
         const request = this.pending.shift();
-        if (request === undefined || request.patchId !== message.patchId) {
-          const expected = request === undefined ? 'no answer' : `patch ${request.patchId}`;
+        if (request === undefined || request.answer !== message.type || request.id !== id) {
           if (request !== undefined) this.pending.unshift(request);
-          this.finish(`protocol error: the agent answered patch ${message.patchId} but ${expected} was expected`);
+          this.finish(`protocol error: the agent answered ${what} but ${request?.what ?? 'no answer'} was expected`);
           return;
         }
-        const { patchId, ok, message: text, loadUs, redirectUs, needsRestart, stacks } = message;
-        request.resolve({ patchId, ok, message: text, loadUs, redirectUs, needsRestart, stacks });
+        request.resolve(message);
         return;
       }
       case 'log':
@@ -130,6 +171,7 @@ export class AgentConnection extends EventEmitter<AgentConnectionEvents> {
         return;
       case 'hello':
       case 'load-patch':
+      case 'sample-stacks':
       case 'challenge':
       case 'auth':
       case 'auth-ok':
@@ -147,7 +189,7 @@ export class AgentConnection extends EventEmitter<AgentConnectionEvents> {
     this.closeReason = reason;
     this.socket.destroy();
     for (const request of this.pending.splice(0)) {
-      request.reject(new AgentDisconnectedError(`agent ${this.pid} disconnected before answering patch ${request.patchId}: ${reason}`));
+      request.reject(new AgentDisconnectedError(`agent ${this.pid} disconnected before answering ${request.what}: ${reason}`));
     }
     this.emit('disconnected', reason);
   }

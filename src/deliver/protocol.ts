@@ -14,9 +14,9 @@ import { WireWriter } from './wire-writer.js';
 
 export { ProtocolError } from './protocol-error.js';
 
-export const PROTOCOL_VERSION = 4;
+export const PROTOCOL_VERSION = 5;
 
-const TAG = { hello: 1, 'load-patch': 2, 'patch-result': 3, log: 4, challenge: 5, auth: 6, 'auth-ok': 7 } as const;
+const TAG = { hello: 1, 'load-patch': 2, 'patch-result': 3, log: 4, challenge: 5, auth: 6, 'auth-ok': 7, 'sample-stacks': 8, stacks: 9 } as const;
 
 /** agent -> CLI, once, right after the agent connects. */
 export interface HelloMessage {
@@ -131,6 +131,25 @@ export interface LogMessage {
   readonly message: string;
 }
 
+/**
+ * CLI -> agent: record every other thread's stack now, in one stop as a
+ * patch does: whether the calls that were running when a patch came have
+ * returned since.
+ */
+export interface SampleStacksMessage {
+  readonly type: 'sample-stacks';
+  readonly requestId: number;
+}
+
+/** agent -> CLI, answering each `sample-stacks` in order. */
+export interface StacksMessage {
+  readonly type: 'stacks';
+  readonly requestId: number;
+  /** Why the stacks could not be taken; empty on success. */
+  readonly message: string;
+  readonly stacks: readonly ThreadStack[];
+}
+
 /** CLI -> agent, first on a TCP connection: a fresh random nonce. */
 export interface ChallengeMessage {
   readonly type: 'challenge';
@@ -150,7 +169,16 @@ export interface AuthOkMessage {
   readonly mac: Uint8Array;
 }
 
-export type Message = HelloMessage | LoadPatchMessage | PatchResultMessage | LogMessage | ChallengeMessage | AuthMessage | AuthOkMessage;
+export type Message =
+  | HelloMessage
+  | LoadPatchMessage
+  | PatchResultMessage
+  | LogMessage
+  | SampleStacksMessage
+  | StacksMessage
+  | ChallengeMessage
+  | AuthMessage
+  | AuthOkMessage;
 export type MessageType = Message['type'];
 
 /** The payload of `message` (without the frame's length prefix). */
@@ -194,18 +222,18 @@ export function encodeMessage(message: Message): Buffer {
       out.u64('patch-result.load_us', message.loadUs);
       out.u64('patch-result.redirect_us', message.redirectUs);
       out.u8('patch-result.needs_restart', message.needsRestart ? 1 : 0);
-      out.u32('patch-result.stack_count', message.stacks.length);
-      for (const stack of message.stacks) {
-        out.u32('patch-result.stack.tid', stack.tid);
-        const status = STACK_STATUSES.indexOf(stack.status);
-        if (status < 0) throw new ProtocolError(`patch-result.stack.status: ${String(stack.status)} is not a stack status`);
-        out.u8('patch-result.stack.status', status);
-        out.u32('patch-result.stack.frame_count', stack.frames.length);
-        for (const frame of stack.frames) out.u64('patch-result.stack.frame', frame);
-      }
+      encodeStacks(out, message.stacks);
       break;
     case 'log':
       out.string('log.message', message.message);
+      break;
+    case 'sample-stacks':
+      out.u32('sample-stacks.request_id', message.requestId);
+      break;
+    case 'stacks':
+      out.u32('stacks.request_id', message.requestId);
+      out.string('stacks.message', message.message);
+      encodeStacks(out, message.stacks);
       break;
     case 'challenge':
       out.bytes('challenge.nonce', message.nonce);
@@ -276,6 +304,10 @@ function decodeFields(input: WireReader, tag: number): Message {
       };
     case TAG.log:
       return { type: 'log', message: input.string('log.message') };
+    case TAG['sample-stacks']:
+      return { type: 'sample-stacks', requestId: input.u32('sample-stacks.request_id') };
+    case TAG.stacks:
+      return { type: 'stacks', requestId: input.u32('stacks.request_id'), message: input.string('stacks.message'), stacks: decodeStacks(input) };
     case TAG.challenge:
       return { type: 'challenge', nonce: input.bytes('challenge.nonce') };
     case TAG.auth:
@@ -303,18 +335,31 @@ function decodeTlsFixups(input: WireReader): TlsFixup[] {
   return fixups;
 }
 
+/** Threads' stacks: a count, then each thread's tid, status, frame count and frames. */
+function encodeStacks(out: WireWriter, stacks: readonly ThreadStack[]): void {
+  out.u32('stack_count', stacks.length);
+  for (const stack of stacks) {
+    out.u32('stack.tid', stack.tid);
+    const status = STACK_STATUSES.indexOf(stack.status);
+    if (status < 0) throw new ProtocolError(`stack.status: ${String(stack.status)} is not a stack status`);
+    out.u8('stack.status', status);
+    out.u32('stack.frame_count', stack.frames.length);
+    for (const frame of stack.frames) out.u64('stack.frame', frame);
+  }
+}
+
 function decodeStacks(input: WireReader): ThreadStack[] {
-  const count = input.u32('patch-result.stack_count');
+  const count = input.u32('stack_count');
   // Counts are checked against what is left before reading on, as for redirects.
-  if (count * STACK_MIN_BYTES > input.remaining) input.fail('patch-result.stacks', `${count} stacks need at least ${count * STACK_MIN_BYTES} bytes`);
+  if (count * STACK_MIN_BYTES > input.remaining) input.fail('stacks', `${count} stacks need at least ${count * STACK_MIN_BYTES} bytes`);
   const stacks: ThreadStack[] = [];
   for (let i = 0; i < count; i++) {
-    const tid = input.u32('patch-result.stack.tid');
-    const status = input.oneOf('patch-result.stack.status', STACK_STATUSES);
-    const frameCount = input.u32('patch-result.stack.frame_count');
-    if (frameCount * 8 > input.remaining) input.fail('patch-result.stack.frames', `${frameCount} frames need ${frameCount * 8} bytes`);
+    const tid = input.u32('stack.tid');
+    const status = input.oneOf('stack.status', STACK_STATUSES);
+    const frameCount = input.u32('stack.frame_count');
+    if (frameCount * 8 > input.remaining) input.fail('stack.frames', `${frameCount} frames need ${frameCount * 8} bytes`);
     const frames: bigint[] = [];
-    for (let j = 0; j < frameCount; j++) frames.push(input.u64('patch-result.stack.frame'));
+    for (let j = 0; j < frameCount; j++) frames.push(input.u64('stack.frame'));
     stacks.push({ tid, status, frames });
   }
   return stacks;

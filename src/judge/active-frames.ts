@@ -15,11 +15,11 @@ export interface RecordedStack {
  * goes on in the old code until it returns. Where that call is the outermost
  * code of a thread (`main`, or the closure a thread was spawned with, both
  * entered from std's `__rust_begin_short_backtrace`), it typically never
- * returns: its new code would never run. If that is all the patch changed,
- * the edit needs a restart; if the patch changed more (set-up code of `main`
- * that goes with a type's new methods), the rest is live and the user is
- * told which part waits for a restart. Any other running call finishes on
- * its old code, which the user is told too.
+ * returns: its new code would never run, and even when the patch changed
+ * more, the edit as saved would not be what runs. That is a restart. Any
+ * other running call finishes on its old code, which the user is told, and
+ * which the caller watches (`callsStillRunning`): a call that does not
+ * return is a loop whose new code would never run either.
  *
  * `changed`: the functions whose code the patch replaced (not those it only
  * moved); `functionAt`: the function whose code holds an address.
@@ -28,23 +28,16 @@ export function judgeActiveFrames(pid: number, changed: ReadonlySet<string>, sta
   const roots = new Map<string, number>();
   const running = new Map<string, number[]>();
   for (const stack of stacks) {
-    // A return address points after its call, possibly past its function's last byte.
-    const names = stack.frames.map((address, depth) => functionAt(depth === 0 ? address : address - 1n));
+    const names = namesOf(stack, functionAt);
     names.forEach((name, depth) => {
       if (name === undefined || !changed.has(name)) return;
       if (isThreadRoot(names, depth)) roots.set(name, stack.tid);
       else running.set(name, [...(running.get(name) ?? []), stack.tid]);
     });
   }
-  // When nothing else changed, the patch cannot take effect at all: that is a restart. Otherwise the rest
-  // of it is live (a type's new methods, a migration), and the root's edit waits for the next start.
-  const nothingElse = [...changed].every((name) => roots.has(name));
-  const verdicts: Verdict[] = [...roots].map(([name, tid]) => {
-    const reason = `\`${demangleWithoutHash(name)}\` changed while it runs as the outermost code of thread ${tid} of pid ${pid}`;
-    return nothingElse
-      ? restart('active-frames', reason, 'it never returns, so its new code would never run')
-      : note('active-frames', reason, 'it never returns, so its new code runs after a restart; the rest of the patch is live');
-  });
+  const verdicts: Verdict[] = [...roots].map(([name, tid]) =>
+    restart('active-frames', `\`${demangleWithoutHash(name)}\` changed while it runs as the outermost code of thread ${tid} of pid ${pid}`, 'it never returns, so its new code would never run'),
+  );
   for (const [name, threads] of running) {
     const tids = [...new Set(threads)];
     verdicts.push(
@@ -55,6 +48,38 @@ export function judgeActiveFrames(pid: number, changed: ReadonlySet<string>, sta
     );
   }
   return verdicts;
+}
+
+/**
+ * The calls begun before a patch that are still under way in `stacks`, by
+ * function, with the threads running them. `oldCodeOf`: the changed
+ * function whose code from before the patch holds an address, if any (a
+ * call of the new code began after the patch).
+ */
+export function callsStillRunning(stacks: readonly RecordedStack[], oldCodeOf: (address: bigint) => string | undefined): Map<string, number[]> {
+  const running = new Map<string, number[]>();
+  for (const stack of stacks) {
+    for (const name of namesOf(stack, oldCodeOf)) {
+      if (name !== undefined) running.set(name, [...new Set([...(running.get(name) ?? []), stack.tid])]);
+    }
+  }
+  return running;
+}
+
+/** Calls of changed functions that outlasted `waitedMs` after the patch: loops that do not return, whose new code would never run. */
+export function judgeCallsThatNeverReturned(pid: number, running: ReadonlyMap<string, readonly number[]>, waitedMs: number): Verdict[] {
+  return [...running].map(([name, tids]) =>
+    restart(
+      'active-frames',
+      `\`${demangleWithoutHash(name)}\` still runs its code from before the edit (pid ${pid}, thread${tids.length > 1 ? 's' : ''} ${tids.join(', ')}) ${waitedMs} ms after the patch`,
+      'that call has not returned (a loop that does not end?), so the edit would not take effect in it',
+    ),
+  );
+}
+
+/** The function of each frame; a return address points after its call, possibly past its function's last byte. */
+function namesOf(stack: RecordedStack, functionAt: (address: bigint) => string | undefined): Array<string | undefined> {
+  return stack.frames.map((address, depth) => functionAt(depth === 0 ? address : address - 1n));
 }
 
 /**

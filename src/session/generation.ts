@@ -36,6 +36,10 @@ export interface Generation {
  */
 export async function startGeneration(selection: BuildSelection, directory: string, cwd: string, reporter: Reporter, signal?: AbortSignal): Promise<Generation> {
   const build = await captureBuild(selection, directory, cwd, signal);
+  if (build.profileOverrides.length > 0) {
+    const profile = selection.release ? 'release' : 'dev';
+    reporter.info(`built without ${build.profileOverrides.map((setting) => `\`${setting}\``).join(' and ')} of [profile.${profile}]: patches bind to the program's symbols and follow each crate's own code (the program behaves the same)`);
+  }
   const buildInputs = await BuildInputSnapshot.take(build.workspaceRoot, build.buildInputs, build.externalSources, build.buildScripts);
   const image = readElfImage(build.binary, await readFile(build.binary));
   return assemble(directory, build, image, buildInputs, reporter, (patcher) => patcher.loadBaselines());

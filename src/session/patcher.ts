@@ -13,7 +13,7 @@ import type { ObjectFile } from '../object/model.js';
 import { readObjectPath, readObjects } from '../object/read.js';
 import { linkPatch } from '../patch/link.js';
 import { LibraryIndex } from '../patch/library-index.js';
-import { LiveSymbols } from '../patch/live-symbols.js';
+import { LiveSymbols, type PatchSymbol } from '../patch/live-symbols.js';
 import { buildPatchObject } from '../patch/patch-object.js';
 import { planPatch } from '../patch/plan.js';
 import { judgeActiveFrames } from '../judge/active-frames.js';
@@ -26,6 +26,7 @@ import type { Target } from '../targets/target.js';
 import type { ProcessState } from './process-state.js';
 import type { Reporter } from './reporter.js';
 import { listed } from './listing.js';
+import { awaitRunningCalls } from './running-calls.js';
 
 /** A patch as built once, to be linked for each process (each has its own addresses). */
 export interface BuiltPatch {
@@ -50,6 +51,8 @@ interface Delivery {
   readonly loadMs: number;
   /** The call stacks of the process's threads while the jumps were written (none when nothing was redirected). */
   readonly activeStacks: readonly ThreadStack[];
+  /** Where the patch put each function it defines in this process. */
+  readonly newCode: ReadonlyMap<string, PatchSymbol>;
 }
 
 /** The newest patch sent to a process, and whether it said the patch is live. */
@@ -247,7 +250,17 @@ export class Patcher {
       linkMs += timing.linkMs;
       loadMs += timing.loadMs;
       pids.push(state.pid);
-      running.push(...judgeActiveFrames(state.pid, replaced, timing.activeStacks, (address) => state.live.functionAt(address)));
+      const verdicts = judgeActiveFrames(state.pid, replaced, timing.activeStacks, (address) => state.live.functionAt(address));
+      running.push(...verdicts);
+      if (restartReasons(verdicts).length > 0) continue;
+      // Code from before the patch: a changed function's, outside its new copy.
+      const oldCodeOf = (address: bigint): string | undefined => {
+        const name = state.live.functionAt(address);
+        const copy = name === undefined ? undefined : timing.newCode.get(name);
+        if (name === undefined || !replaced.has(name)) return undefined;
+        return copy && address >= copy.address && address < copy.address + BigInt(copy.size) ? undefined : name;
+      };
+      running.push(...(await awaitRunningCalls(state.connection, timing.activeStacks, oldCodeOf)));
     }
     this.history.push(built);
     this.adopt(diffs, compiled);
@@ -466,7 +479,7 @@ export class Patcher {
       this.reference.addPatch(linked.symbols);
     }
     state.appliedPatches.add(patch.id);
-    return { linkMs, loadMs, activeStacks: result.stacks };
+    return { linkMs, loadMs, activeStacks: result.stacks, newCode: linked.symbols };
   }
 }
 

@@ -86,6 +86,19 @@ const golden: ReadonlyArray<readonly [string, Message]> = [
     },
   ],
   ['log.bin', { type: 'log', message: 'thread 17 was slow to stop ✓' }],
+  ['sample-stacks.bin', { type: 'sample-stacks', requestId: 3 }],
+  [
+    'stacks.bin',
+    {
+      type: 'stacks',
+      requestId: 3,
+      message: '',
+      stacks: [
+        { tid: 4242, status: 'complete', frames: [0x5555_5555_5142n, 0x7fff_f7c2_7d8fn] },
+        { tid: 4245, status: 'truncated', frames: [0x5555_5155_5004n] },
+      ],
+    },
+  ],
   ['challenge.bin', { type: 'challenge', nonce: byteRange(0, 32) }],
   ['auth.bin', { type: 'auth', nonce: byteRange(32, 64), mac: byteRange(64, 96) }],
   ['auth-ok.bin', { type: 'auth-ok', mac: byteRange(96, 128) }],
@@ -132,7 +145,7 @@ describe('decodeMessage', () => {
 
   it('refuses unknown tags, bad booleans and invalid UTF-8', () => {
     assertThrowsProtocolError(() => decodeMessage(Buffer.of(0)), /unknown message tag 0/);
-    assertThrowsProtocolError(() => decodeMessage(Buffer.of(9, 1, 2)), /unknown message tag 9/);
+    assertThrowsProtocolError(() => decodeMessage(Buffer.of(99, 1, 2)), /unknown message tag 99/);
     assertThrowsProtocolError(() => decodeMessage(Buffer.alloc(0)), /tag at offset 0: needs 1 bytes/);
     const result = encodeMessage({
       type: 'patch-result',
@@ -150,7 +163,7 @@ describe('decodeMessage', () => {
     const statusAt = 1 + 4 + 1 + 4 + 8 + 8 + 1 + 4 + 4;
     result[5] = 1;
     result[statusAt] = 3;
-    assertThrowsProtocolError(() => decodeMessage(result), new RegExp(`^patch-result\\.stack\\.status at offset ${statusAt}: expected 0, 1 or 2, got 3$`));
+    assertThrowsProtocolError(() => decodeMessage(result), new RegExp(`^stack\\.status at offset ${statusAt}: expected 0, 1 or 2, got 3$`));
     assertThrowsProtocolError(() => decodeMessage(Buffer.of(4, 2, 0, 0, 0, 0xc3, 0x28)), /log\.message at offset 1: not valid UTF-8/);
   });
 
@@ -159,10 +172,10 @@ describe('decodeMessage', () => {
     const countAt = head.length - 4;
     const stacks = Buffer.from(head);
     stacks.writeUInt32LE(0xffff_ffff, countAt);
-    assertThrowsProtocolError(() => decodeMessage(stacks), new RegExp(`^patch-result\\.stacks at offset ${head.length}: 4294967295 stacks need at least 38654705655 bytes$`));
+    assertThrowsProtocolError(() => decodeMessage(stacks), new RegExp(`^stacks at offset ${head.length}: 4294967295 stacks need at least 38654705655 bytes$`));
     const frames = Buffer.concat([head, Buffer.from([7, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff])]);
     frames.writeUInt32LE(1, countAt);
-    assertThrowsProtocolError(() => decodeMessage(frames), new RegExp(`^patch-result\\.stack\\.frames at offset ${frames.length}: 4294967295 frames need 34359738360 bytes$`));
+    assertThrowsProtocolError(() => decodeMessage(frames), new RegExp(`^stack\\.frames at offset ${frames.length}: 4294967295 frames need 34359738360 bytes$`));
   });
 
   it('refuses a redirect count larger than the payload', () => {

@@ -58,5 +58,16 @@ describe('changed functions that are running when the patch comes (examples/loop
     const ready = await session.waitForEvent((event) => event.event === 'ready' && event.pid !== pid);
     assert.notEqual(ready.pid, pid);
     await session.waitForLine(/^count \d+ \(new loop\)$/, 0, 120_000);
+    pid = ready.pid as number;
+  });
+
+  test('an edit inside a loop that never returns, below the outermost code, restarts once its call has not returned', async () => {
+    await session.edit('src/main.rs', 'println!("{name} watched {rounds}");', 'println!("{name} watched {rounds} (new)");');
+    const restart = await session.waitForEvent((event) => event.event === 'restart' && String(event.reason).includes('watch_forever'));
+    assert.match(String(restart.reason), new RegExp(`^\`loops::watch_forever\` still runs its code from before the edit \\(pid ${pid}, thread \\d+\\) 1000 ms after the patch \\(src/main\\.rs:\\d+\\)$`));
+    assert.deepEqual(restart.details, ['that call has not returned (a loop that does not end?), so the edit would not take effect in it']);
+    const ready = await session.waitForEvent((event) => event.event === 'ready' && event.pid !== pid);
+    assert.notEqual(ready.pid, pid);
+    await session.waitForLine(/^watcher watched \d+ \(new\)$/, 0, 120_000);
   });
 });

@@ -90,9 +90,10 @@ describe('ipbp run --release on the proc-macro workspace', () => {
   let session: IpbpRun;
   after(async () => session?.remove());
 
-  test('an optimized build starts, and an edit to the macro is patched into it', async () => {
+  test('an optimized build (its profile strips symbols and uses fat LTO, which ipbp builds without) starts, and an edit to the macro is patched into it', async () => {
     session = await IpbpRun.start('macro-workspace', ['-p', 'macro-app', '--release']);
     const pid = await session.untilRunning(/^hello from Robot \d+ \| hello from Square \d+ \[robots\]$/);
+    assert.match(session.stderr, /built without `strip = true` and `lto = "fat"` of \[profile\.release\]/);
     const from = session.stdout.length;
     await session.edit('greet-macro/src/lib.rs', 'hello from', 'howdy from');
     const event = await session.waitForEvent((candidate) => candidate.event === 'patched' && candidate.patch === 1);

@@ -11,7 +11,7 @@
 
 use std::fmt;
 
-pub const PROTOCOL_VERSION: u32 = 4;
+pub const PROTOCOL_VERSION: u32 = 5;
 
 /// The largest payload either side accepts. A frame announcing more is
 /// refused before anything is allocated for it.
@@ -24,6 +24,8 @@ const TAG_LOG: u8 = 4;
 const TAG_CHALLENGE: u8 = 5;
 const TAG_AUTH: u8 = 6;
 const TAG_AUTH_OK: u8 = 7;
+const TAG_SAMPLE_STACKS: u8 = 8;
+const TAG_STACKS: u8 = 9;
 
 /// The fewest bytes one [`ThreadStack`] takes: tid, status, frame count.
 const STACK_MIN_BYTES: usize = 4 + 1 + 4;
@@ -132,6 +134,17 @@ pub enum Message {
     },
     /// agent -> CLI, a warning the CLI should show.
     Log { message: String },
+    /// CLI -> agent: record every other thread's stack now (in one stop,
+    /// as a patch does), to see whether calls running when a patch came
+    /// have returned since.
+    SampleStacks { request_id: u32 },
+    /// agent -> CLI, one per `SampleStacks`, in order: the stacks, or why
+    /// they could not be taken (`message` is empty on success).
+    Stacks {
+        request_id: u32,
+        message: String,
+        stacks: Vec<ThreadStack>,
+    },
     /// CLI -> agent, first on a TCP connection: a fresh random nonce.
     Challenge { nonce: Vec<u8> },
     /// agent -> CLI: the agent's nonce and its proof of the session token,
@@ -163,6 +176,8 @@ impl Message {
             Message::Challenge { .. } => "challenge",
             Message::Auth { .. } => "auth",
             Message::AuthOk { .. } => "auth-ok",
+            Message::SampleStacks { .. } => "sample-stacks",
+            Message::Stacks { .. } => "stacks",
         }
     }
 
@@ -233,19 +248,7 @@ impl Message {
                 out.u64(*load_us);
                 out.u64(*redirect_us);
                 out.u8(u8::from(*needs_restart));
-                out.u32(clamp_len(stacks.len()));
-                for stack in stacks.iter().take(clamp_len(stacks.len()) as usize) {
-                    out.u32(stack.tid);
-                    out.u8(stack.status as u8);
-                    out.u32(clamp_len(stack.frames.len()));
-                    for &frame in stack
-                        .frames
-                        .iter()
-                        .take(clamp_len(stack.frames.len()) as usize)
-                    {
-                        out.u64(frame);
-                    }
-                }
+                out.stacks(stacks);
             }
             Message::Log { message } => {
                 out.u8(TAG_LOG);
@@ -263,6 +266,20 @@ impl Message {
             Message::AuthOk { mac } => {
                 out.u8(TAG_AUTH_OK);
                 out.bytes(mac);
+            }
+            Message::SampleStacks { request_id } => {
+                out.u8(TAG_SAMPLE_STACKS);
+                out.u32(*request_id);
+            }
+            Message::Stacks {
+                request_id,
+                message,
+                stacks,
+            } => {
+                out.u8(TAG_STACKS);
+                out.u32(*request_id);
+                out.bytes(message.as_bytes());
+                out.stacks(stacks);
             }
         }
         out.0
@@ -342,6 +359,14 @@ impl Message {
             TAG_AUTH_OK => Message::AuthOk {
                 mac: input.bytes("auth-ok.mac")?.to_vec(),
             },
+            TAG_SAMPLE_STACKS => Message::SampleStacks {
+                request_id: input.u32("sample-stacks.request_id")?,
+            },
+            TAG_STACKS => Message::Stacks {
+                request_id: input.u32("stacks.request_id")?,
+                message: input.string("stacks.message")?,
+                stacks: decode_stacks(&mut input)?,
+            },
             other => {
                 return Err(DecodeError(format!("unknown message tag {other}")));
             }
@@ -382,30 +407,30 @@ fn decode_tls_fixups(input: &mut Reader<'_>) -> Result<Vec<TlsFixup>, DecodeErro
 }
 
 fn decode_stacks(input: &mut Reader<'_>) -> Result<Vec<ThreadStack>, DecodeError> {
-    let count = input.u32("patch-result.stack_count")? as usize;
+    let count = input.u32("stack_count")? as usize;
     // Counts are checked against what is left before allocating, as for redirects.
     let needed = count.saturating_mul(STACK_MIN_BYTES);
     if needed > input.remaining() {
         return Err(input.error(
-            "patch-result.stacks",
+            "stacks",
             &format!("{count} stacks need at least {needed} bytes"),
         ));
     }
     let mut stacks = Vec::with_capacity(count);
     for _ in 0..count {
-        let tid = input.u32("patch-result.stack.tid")?;
-        let status = input.stack_status("patch-result.stack.status")?;
-        let frame_count = input.u32("patch-result.stack.frame_count")? as usize;
+        let tid = input.u32("stack.tid")?;
+        let status = input.stack_status("stack.status")?;
+        let frame_count = input.u32("stack.frame_count")? as usize;
         let needed = frame_count.saturating_mul(8);
         if needed > input.remaining() {
             return Err(input.error(
-                "patch-result.stack.frames",
+                "stack.frames",
                 &format!("{frame_count} frames need {needed} bytes"),
             ));
         }
         let mut frames = Vec::with_capacity(frame_count);
         for _ in 0..frame_count {
-            frames.push(input.u64("patch-result.stack.frame")?);
+            frames.push(input.u64("stack.frame")?);
         }
         stacks.push(ThreadStack {
             tid,
@@ -447,6 +472,22 @@ impl Writer {
         let len = clamp_len(value.len());
         self.u32(len);
         self.0.extend_from_slice(&value[..len as usize]);
+    }
+    /// Threads' stacks: a count, then each thread's tid, status, frame count and frames.
+    fn stacks(&mut self, stacks: &[ThreadStack]) {
+        self.u32(clamp_len(stacks.len()));
+        for stack in stacks.iter().take(clamp_len(stacks.len()) as usize) {
+            self.u32(stack.tid);
+            self.u8(stack.status as u8);
+            self.u32(clamp_len(stack.frames.len()));
+            for &frame in stack
+                .frames
+                .iter()
+                .take(clamp_len(stack.frames.len()) as usize)
+            {
+                self.u64(frame);
+            }
+        }
     }
 }
 

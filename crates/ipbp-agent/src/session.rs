@@ -8,6 +8,7 @@ use crate::log::agent_log;
 use crate::patch_loader::{load_patch, LoadedPatch, PatchRequest};
 use crate::peer_auth::{authenticate_cli, check_unix_peer};
 use crate::protocol::{Message, PROTOCOL_VERSION};
+use crate::stop_world::with_world_stopped;
 use std::any::Any;
 use std::io::Read;
 use std::net::TcpStream;
@@ -136,8 +137,10 @@ where
                     stacks: Vec::new(),
                 })
             }
+            Message::SampleStacks { request_id } => sample_stacks(request_id),
             other @ (Message::Hello { .. }
             | Message::PatchResult { .. }
+            | Message::Stacks { .. }
             | Message::Log { .. }
             | Message::Challenge { .. }
             | Message::Auth { .. }
@@ -163,4 +166,22 @@ fn panic_text(panic: &(dyn Any + Send)) -> String {
         .map(|s| (*s).to_owned())
         .or_else(|| panic.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "a panic".to_owned())
+}
+
+/// Every other thread's stack, recorded in one stop as a patch records them
+/// (nothing is written): whether calls that were running when a patch came
+/// have returned since.
+fn sample_stacks(request_id: u32) -> Message {
+    match with_world_stopped(&[], || ()) {
+        Ok(((), stacks)) => Message::Stacks {
+            request_id,
+            message: String::new(),
+            stacks,
+        },
+        Err(error) => Message::Stacks {
+            request_id,
+            message: error.to_string(),
+            stacks: Vec::new(),
+        },
+    }
 }

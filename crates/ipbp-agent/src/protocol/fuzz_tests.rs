@@ -17,12 +17,13 @@ use crate::frame_io::{read_frame, FrameError};
 use std::io::{self, Read};
 use std::path::PathBuf;
 
-const FIXTURES: [&str; 5] = [
+const FIXTURES: [&str; 6] = [
     "hello.bin",
     "load-patch.bin",
     "patch-result.bin",
     "patch-result-stacks.bin",
     "log.bin",
+    "stacks.bin",
 ];
 
 fn payloads() -> Vec<Vec<u8>> {

@@ -134,6 +134,30 @@ fn golden_patch_result_with_stacks() {
 }
 
 #[test]
+fn golden_stack_samples() {
+    check_golden("sample-stacks.bin", Message::SampleStacks { request_id: 3 });
+    check_golden(
+        "stacks.bin",
+        Message::Stacks {
+            request_id: 3,
+            message: String::new(),
+            stacks: vec![
+                ThreadStack {
+                    tid: 4242,
+                    status: StackStatus::Complete,
+                    frames: vec![0x5555_5555_5142, 0x7fff_f7c2_7d8f],
+                },
+                ThreadStack {
+                    tid: 4245,
+                    status: StackStatus::Truncated,
+                    frames: vec![0x5555_5155_5004],
+                },
+            ],
+        },
+    );
+}
+
+#[test]
 fn golden_log() {
     check_golden(
         "log.bin",
@@ -181,6 +205,8 @@ fn every_truncation_of_every_fixture_is_an_error() {
         "challenge.bin",
         "auth.bin",
         "auth-ok.bin",
+        "sample-stacks.bin",
+        "stacks.bin",
     ] {
         let bytes = fixture(name);
         let payload = payload_of(&bytes);
@@ -234,7 +260,7 @@ fn unknown_tags_and_bad_booleans_are_errors() {
     result[status_at] = 3;
     assert_eq!(
         Message::decode(&result).unwrap_err().0,
-        format!("patch-result.stack.status at offset {status_at}: expected 0, 1 or 2, got 3")
+        format!("stack.status at offset {status_at}: expected 0, 1 or 2, got 3")
     );
 }
 
@@ -278,7 +304,7 @@ fn huge_stack_and_frame_counts_are_refused_without_allocating() {
     assert_eq!(
         error.0,
         format!(
-            "patch-result.stacks at offset {}: 4294967295 stacks need at least 38654705655 bytes",
+            "stacks at offset {}: 4294967295 stacks need at least 38654705655 bytes",
             payload.len()
         )
     );
@@ -292,7 +318,7 @@ fn huge_stack_and_frame_counts_are_refused_without_allocating() {
     assert_eq!(
         error.0,
         format!(
-            "patch-result.stack.frames at offset {}: 4294967295 frames need 34359738360 bytes",
+            "stack.frames at offset {}: 4294967295 frames need 34359738360 bytes",
             payload.len()
         )
     );
