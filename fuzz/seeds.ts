@@ -308,7 +308,7 @@ type WireField = 'u8' | 'u32' | 'u64' | 'bytes' | 'redirects' | 'stacks' | 'tlsF
 /**
  * The field layout of each message tag, written out again from the protocol
  * description, for aiming mutations at length fields. Tags 5-7 are the TCP
- * authentication messages. A layout that is out of date only makes the
+ * authentication messages, 8 and 9 the stack samples. A layout that is out of date only makes the
  * mutations less pointed; it never fails a property.
  */
 const LAYOUTS: Readonly<Record<number, readonly WireField[]>> = {
@@ -319,6 +319,8 @@ const LAYOUTS: Readonly<Record<number, readonly WireField[]>> = {
   5: ['bytes'],
   6: ['bytes', 'bytes'],
   7: ['bytes'],
+  8: ['u32'],
+  9: ['u32', 'bytes', 'stacks'],
 };
 
 /** The tag byte and every field of `payload`, as far as its layout can be followed. */
@@ -354,7 +356,7 @@ function tlsFixupRegions(payload: Uint8Array, v: DataView, at: number, regions: 
   return at;
 }
 
-/** The tid, status and frame count of each stack in a patch-result (`at`: the stack count); returns where they end. */
+/** The tid, status and frame count of each stack in a patch-result or stacks message (`at`: the stack count); returns where they end. */
 function stackRegions(payload: Uint8Array, v: DataView, at: number, regions: Region[]): number {
   const count = v.getUint32(at, true);
   at += 4;

@@ -15,16 +15,26 @@ export interface RecordedStack {
  * goes on in the old code until it returns. Where that call is the outermost
  * code of a thread (`main`, or the closure a thread was spawned with, both
  * entered from std's `__rust_begin_short_backtrace`), it typically never
- * returns: its new code would never run, and even when the patch changed
- * more, the edit as saved would not be what runs. That is a restart. Any
- * other running call finishes on its old code, which the user is told, and
- * which the caller watches (`callsStillRunning`): a call that does not
- * return is a loop whose new code would never run either.
+ * returns: its new code would never run. If that is all the patch changed,
+ * or if the build is optimized (the edited code may well be inlined into
+ * that outermost loop, and live nowhere else), the edit needs a restart.
+ * Otherwise the rest is live (a type's new layout, whose set-up code in
+ * `main` changed with it) and the user is told which part waits for a
+ * restart. Any other running call finishes on its old code, which the user
+ * is told, and which the caller watches (`callsStillRunning`): a call that
+ * does not return is a loop whose new code would never run either.
  *
  * `changed`: the functions whose code the patch replaced (not those it only
- * moved); `functionAt`: the function whose code holds an address.
+ * moved); `functionAt`: the function whose code holds an address;
+ * `optimized`: whether the optimizer inlines across functions.
  */
-export function judgeActiveFrames(pid: number, changed: ReadonlySet<string>, stacks: readonly RecordedStack[], functionAt: (address: bigint) => string | undefined): Verdict[] {
+export function judgeActiveFrames(
+  pid: number,
+  changed: ReadonlySet<string>,
+  stacks: readonly RecordedStack[],
+  functionAt: (address: bigint) => string | undefined,
+  optimized: boolean,
+): Verdict[] {
   const roots = new Map<string, number>();
   const running = new Map<string, number[]>();
   for (const stack of stacks) {
@@ -35,9 +45,13 @@ export function judgeActiveFrames(pid: number, changed: ReadonlySet<string>, sta
       else running.set(name, [...(running.get(name) ?? []), stack.tid]);
     });
   }
-  const verdicts: Verdict[] = [...roots].map(([name, tid]) =>
-    restart('active-frames', `\`${demangleWithoutHash(name)}\` changed while it runs as the outermost code of thread ${tid} of pid ${pid}`, 'it never returns, so its new code would never run'),
-  );
+  const nothingElse = [...changed].every((name) => roots.has(name));
+  const verdicts: Verdict[] = [...roots].map(([name, tid]) => {
+    const reason = `\`${demangleWithoutHash(name)}\` changed while it runs as the outermost code of thread ${tid} of pid ${pid}`;
+    if (nothingElse) return restart('active-frames', reason, 'it never returns, so its new code would never run');
+    if (optimized) return restart('active-frames', reason, 'it never returns, and in an optimized build the edited code may be inlined into it, so the edit may never run');
+    return note('active-frames', reason, 'it never returns, so its new code runs after a restart; the rest of the patch is live');
+  });
   for (const [name, threads] of running) {
     const tids = [...new Set(threads)];
     verdicts.push(
@@ -52,16 +66,24 @@ export function judgeActiveFrames(pid: number, changed: ReadonlySet<string>, sta
 
 /**
  * The calls begun before a patch that are still under way in `stacks`, by
- * function, with the threads running them. `oldCodeOf`: the changed
- * function whose code from before the patch holds an address, if any (a
- * call of the new code began after the patch).
+ * function, with the threads running them; outermost code is left out
+ * (`judgeActiveFrames` has judged it). `functionAt`: the function whose
+ * code holds an address; `isOldCode`: whether an address of a function's is
+ * in its code from before the patch, a changed function's (a call of the
+ * new code began after the patch).
  */
-export function callsStillRunning(stacks: readonly RecordedStack[], oldCodeOf: (address: bigint) => string | undefined): Map<string, number[]> {
+export function callsStillRunning(
+  stacks: readonly RecordedStack[],
+  functionAt: (address: bigint) => string | undefined,
+  isOldCode: (address: bigint, name: string) => boolean,
+): Map<string, number[]> {
   const running = new Map<string, number[]>();
   for (const stack of stacks) {
-    for (const name of namesOf(stack, oldCodeOf)) {
-      if (name !== undefined) running.set(name, [...new Set([...(running.get(name) ?? []), stack.tid])]);
-    }
+    const names = namesOf(stack, functionAt);
+    names.forEach((name, depth) => {
+      if (name === undefined || isThreadRoot(names, depth) || !isOldCode(codeAddress(stack, depth), name)) return;
+      running.set(name, [...new Set([...(running.get(name) ?? []), stack.tid])]);
+    });
   }
   return running;
 }
@@ -77,9 +99,15 @@ export function judgeCallsThatNeverReturned(pid: number, running: ReadonlyMap<st
   );
 }
 
-/** The function of each frame; a return address points after its call, possibly past its function's last byte. */
+/** The function of each frame. */
 function namesOf(stack: RecordedStack, functionAt: (address: bigint) => string | undefined): Array<string | undefined> {
-  return stack.frames.map((address, depth) => functionAt(depth === 0 ? address : address - 1n));
+  return stack.frames.map((_, depth) => functionAt(codeAddress(stack, depth)));
+}
+
+/** An address inside the code of the frame at `depth`: a return address points after its call, possibly past its function's last byte. */
+function codeAddress(stack: RecordedStack, depth: number): bigint {
+  const address = stack.frames[depth]!;
+  return depth === 0 ? address : address - 1n;
 }
 
 /**

@@ -250,17 +250,15 @@ export class Patcher {
       linkMs += timing.linkMs;
       loadMs += timing.loadMs;
       pids.push(state.pid);
-      const verdicts = judgeActiveFrames(state.pid, replaced, timing.activeStacks, (address) => state.live.functionAt(address));
+      const verdicts = judgeActiveFrames(state.pid, replaced, timing.activeStacks, (address) => state.live.functionAt(address), this.optimized);
       running.push(...verdicts);
       if (restartReasons(verdicts).length > 0) continue;
       // Code from before the patch: a changed function's, outside its new copy.
-      const oldCodeOf = (address: bigint): string | undefined => {
-        const name = state.live.functionAt(address);
-        const copy = name === undefined ? undefined : timing.newCode.get(name);
-        if (name === undefined || !replaced.has(name)) return undefined;
-        return copy && address >= copy.address && address < copy.address + BigInt(copy.size) ? undefined : name;
+      const isOldCode = (address: bigint, name: string): boolean => {
+        const copy = timing.newCode.get(name);
+        return replaced.has(name) && !(copy && address >= copy.address && address < copy.address + BigInt(copy.size));
       };
-      running.push(...(await awaitRunningCalls(state.connection, timing.activeStacks, oldCodeOf)));
+      running.push(...(await awaitRunningCalls(state.connection, timing.activeStacks, (address) => state.live.functionAt(address), isOldCode)));
     }
     this.history.push(built);
     this.adopt(diffs, compiled);

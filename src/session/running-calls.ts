@@ -15,16 +15,17 @@ const LONGEST_PAUSE_MS = 100;
  * return. A request handler or a sleeping step returns within moments and
  * its next call runs the new code; a loop that does not return would keep
  * the edit from ever taking effect in it, which is a restart, not a patch
- * that says it is live. `oldCodeOf`: the changed function whose code from
- * before the patch holds an address. A process whose stacks cannot be
- * sampled keeps the note the patch-time check gave.
+ * that says it is live. `functionAt` and `isOldCode`: as
+ * `callsStillRunning` takes them. A process whose stacks cannot be sampled
+ * keeps the note the patch-time check gave.
  */
 export async function awaitRunningCalls(
   connection: AgentConnection,
   atPatch: readonly RecordedStack[],
-  oldCodeOf: (address: bigint) => string | undefined,
+  functionAt: (address: bigint) => string | undefined,
+  isOldCode: (address: bigint, name: string) => boolean,
 ): Promise<Verdict[]> {
-  let running = callsStillRunning(atPatch, oldCodeOf);
+  let running = callsStillRunning(atPatch, functionAt, isOldCode);
   const started = performance.now();
   // Most calls return within microseconds of the patch: look again soon, then less often.
   for (let pause = FIRST_PAUSE_MS; running.size > 0; pause = Math.min(pause * 2, LONGEST_PAUSE_MS)) {
@@ -32,7 +33,7 @@ export async function awaitRunningCalls(
     await sleep(pause);
     const sample = await connection.sampleStacks();
     if (!sample.ok) return [];
-    running = callsStillRunning(sample.stacks, oldCodeOf);
+    running = callsStillRunning(sample.stacks, functionAt, isOldCode);
   }
   return [];
 }

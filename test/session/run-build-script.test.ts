@@ -36,16 +36,9 @@ describe('build scripts rerun on their inputs (examples/build-script)', () => {
   });
   after(async () => session?.remove());
 
-  async function nextLine(matches: (line: TickLine) => boolean): Promise<TickLine> {
-    const from = session.stdout.length;
-    const { line } = await session.waitForLine(LINE, from);
-    const first = parse(line)!;
-    if (matches(first)) return first;
-    for (;;) {
-      const found = session.stdout.slice(from).map(parse).find((candidate) => candidate !== undefined && matches(candidate));
-      if (found) return found;
-      await session.waitForLine(LINE, session.stdout.length);
-    }
+  /** The first line printed from now on for which `matches` holds. */
+  function nextLine(matches: (line: TickLine) => boolean): Promise<TickLine> {
+    return session.waitForParsedLine(parse, matches, session.stdout.length);
   }
 
   async function restarts(): Promise<Event[]> {

@@ -35,12 +35,8 @@ describe('path dependencies outside the workspace (examples/path-dependencies)',
   after(async () => session?.remove());
 
   /** The first line from output index `from` on for which `matches` holds. */
-  async function lineFrom(from: number, matches: (line: TickLine) => boolean): Promise<TickLine> {
-    for (;;) {
-      const found = session.stdout.slice(from).map(parse).find((line) => line !== undefined && matches(line));
-      if (found) return found;
-      await session.waitForLine(LINE, session.stdout.length);
-    }
+  function lineFrom(from: number, matches: (line: TickLine) => boolean): Promise<TickLine> {
+    return session.waitForParsedLine(parse, matches, from);
   }
 
   test('an edit of a path dependency outside the workspace is patched in place, and its state is kept', async () => {

@@ -107,6 +107,17 @@ export class IpbpRun {
     return this.waitFor(`a line matching ${pattern}`, timeoutMs, () => this.lineMatching(pattern, from));
   }
 
+  /** Waits for an app output line, from index `from` on, that `parse` reads and `matches` accepts; returns what `parse` made of it. */
+  async waitForParsedLine<T>(parse: (line: string) => T | undefined, matches: (parsed: T) => boolean, from = 0, timeoutMs = 60_000): Promise<T> {
+    return this.waitFor('a line the test is waiting for', timeoutMs, () => {
+      for (let i = from; i < this.stdout.length; i++) {
+        const parsed = parse(this.stdout[i]!);
+        if (parsed !== undefined && matches(parsed)) return parsed;
+      }
+      return undefined;
+    });
+  }
+
   /** As `waitForLine`, after this ipbp was killed: the app outlives it and still writes to the pipe it got from it. */
   async waitForOrphanLine(pattern: RegExp, from = 0, timeoutMs = 60_000): Promise<{ line: string; index: number; match: RegExpMatchArray }> {
     return this.waitFor(`a line matching ${pattern}`, timeoutMs, () => this.lineMatching(pattern, from), { afterExit: true });
