@@ -4,7 +4,7 @@
  * port scanner or a flood of connections costs the developer one line,
  * not one per connection.
  */
-export type RefusalKind = 'reset' | 'closed early' | 'too slow' | 'wrong token' | 'not the protocol' | 'too many waiting';
+export type RefusalKind = 'reset' | 'closed early' | 'too slow' | 'wrong token' | 'not the protocol' | 'too many waiting' | 'another build';
 
 export interface Refusal {
   readonly kind: RefusalKind;

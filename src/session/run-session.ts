@@ -265,7 +265,9 @@ class Session {
     if (this.stopping) return;
     const generation = this.current;
     if (connection.buildIdHex !== generation.image.buildId) {
-      this.reporter.warn(`process ${connection.pid} runs another build (${connection.buildIdHex || 'no build id'}); not patching it`);
+      const detail = `process ${connection.pid} runs another build (${connection.buildIdHex || 'no build id'}); not patching it`;
+      this.refusals.add({ kind: 'another build', peer: connection.exePath, detail });
+      connection.close(detail);
       return;
     }
     const state = new ProcessState(connection, generation.image);
