@@ -3,6 +3,7 @@ import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { codegenOption, libraryFileStem, procMacroFileName, rlibFileName } from '../capture/capture-record.js';
 import type { CrateUnit } from '../capture/crate-graph.js';
+import { UserError } from '../errors/user-error.js';
 
 export interface CompiledCrate {
   readonly unit: CrateUnit;
@@ -40,8 +41,9 @@ export async function recompileCrate(unit: CrateUnit, outDir: string, rebuilt: R
   if (unit.isBinary) await Promise.all((await readdir(outDir)).filter((name) => name.endsWith('.o')).map((name) => rm(join(outDir, name), { force: true })));
   const args = rewriteArgs(unit, outDir, rebuilt);
   const started = performance.now();
-  const { code, diagnostics } = await runRustc(unit.record.rustc, args, unit.record.cwd, unit.record.env);
+  const { code, killedBy, diagnostics } = await runRustc(unit.record.rustc, args, unit.record.cwd, unit.record.env);
   const milliseconds = performance.now() - started;
+  if (killedBy) throw new UserError(`rustc was killed (${killedBy}) while compiling ${unit.name}`, 'rustc-killed', ['save again to compile it again']);
   if (code !== 0) throw new CompileError(unit.name, diagnostics);
   if (unit.isBinary) {
     const objects = (await readdir(outDir)).filter((name) => name.endsWith('.o')).sort().map((name) => join(outDir, name));
@@ -96,14 +98,15 @@ function redirectExtern(value: string, rebuilt: ReadonlyMap<string, string>): st
 }
 
 /** Runs rustc and renders its JSON diagnostics (cargo asks for `--error-format=json`). */
-function runRustc(rustc: string, args: string[], cwd: string, env: Record<string, string>): Promise<{ code: number; diagnostics: string }> {
+/** Runs rustc; `killedBy`: the signal that ended it (out of memory, a Ctrl-C, a `kill`), when one did. */
+function runRustc(rustc: string, args: string[], cwd: string, env: Record<string, string>): Promise<{ code: number; killedBy: string | null; diagnostics: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(rustc, args, { cwd, env, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr.setEncoding('utf8');
     child.stderr.on('data', (chunk: string) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? 1, diagnostics: renderDiagnostics(stderr) }));
+    child.on('error', (error) => reject(new UserError(`cannot run ${rustc}: ${error.message}`, 'rustc-missing', ['is the toolchain that built the program still installed?'])));
+    child.on('close', (code, signal) => resolve({ code: code ?? 1, killedBy: signal, diagnostics: renderDiagnostics(stderr) }));
   });
 }
 

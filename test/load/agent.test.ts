@@ -577,6 +577,24 @@ describe('the agent in a real process', { skip: onLinuxX64 ? false : 'Linux x86_
       third.destroy();
       await thirdMessages;
 
+      // A CLI that dies in the middle of a frame: the agent drops the half frame and comes back.
+      const fourth = await nextConnection();
+      const fourthMessages = messagesUntilClose(fourth);
+      assert.equal((await fourthMessages.first).type, 'hello');
+      const half = encodeFrame(encodeMessage({ type: 'sample-stacks', requestId: 1 }));
+      fourth.write(half.subarray(0, half.length - 2));
+      await delay(50);
+      fourth.destroy();
+      await fourthMessages;
+      const fifth = await nextConnection();
+      const fifthMessages = messagesUntilClose(fifth);
+      assert.equal((await fifthMessages.first).type, 'hello', 'it connected again');
+      const afterDeath = stdout.lines.length;
+      await stdout.waitFor('value: 1', afterDeath);
+      assert.equal(child.exitCode, null, 'the app kept running');
+      fifth.destroy();
+      await fifthMessages;
+
       await stderr.waitFor('ipbp-agent: dropping the connection to ' + socketPath + ': malformed message: unknown message tag 255');
     } finally {
       raw.close();
