@@ -10,7 +10,7 @@ import { ensureAgentBuilt } from '../../src/load/agent-build.js';
 import { encodeFrame, FrameSplitter } from '../../src/deliver/frames.js';
 import { decodeMessage, encodeMessage } from '../../src/deliver/protocol.js';
 import { PatchServer } from '../../src/deliver/server.js';
-import { newSessionToken } from '../../src/deliver/token-auth.js';
+import { authenticateAgent, newSessionToken } from '../../src/deliver/token-auth.js';
 
 const run = promisify(execFile);
 
@@ -149,6 +149,30 @@ describe('the patch channel refuses everyone but the user', () => {
     await waitFor(() => app.stderr.includes('does not know the session token'), 'the agent refuses the impostor');
     assert.ok(seen.includes('auth'), 'the agent answered the challenge');
     assert.ok(!seen.includes('hello'), 'but never said hello to the impostor');
+    await stillRunning(app);
+  });
+
+  test('a CLI that authenticates and then sends garbage is dropped by the agent, which connects again; the app keeps running', async () => {
+    const token = newSessionToken();
+    let connections = 0;
+    const garbled = createServer((socket) => {
+      connections++;
+      socket.on('error', () => {});
+      // The real CLI's half of the handshake, then nonsense where messages belong.
+      authenticateAgent(socket, token, 5000).then(
+        () => {
+          socket.resume();
+          socket.write(Buffer.from([0x05, 0x00, 0x00, 0x00, 0xee, 1, 2, 3, 4]));
+        },
+        () => socket.destroy(),
+      );
+    });
+    servers.push(garbled);
+    await new Promise<void>((resolve) => garbled.listen(0, '127.0.0.1', resolve));
+    const port = (garbled.address() as { port: number }).port;
+    const app = startApp({ IPBP_CONNECT: `127.0.0.1:${port}`, IPBP_TOKEN: token.toString('hex') });
+    await waitFor(() => app.stderr.includes('unknown message tag 238'), 'the agent drops the CLI, saying why');
+    await waitFor(() => connections >= 2, 'the agent connects again', 20_000);
     await stillRunning(app);
   });
 });
