@@ -60,8 +60,10 @@ export async function linkPatch(target: Target, objectPath: string, outputPath: 
   try {
     await run(linker, args, { maxBuffer: 16 * 1024 * 1024 });
   } catch (error) {
-    const stderr = ((error as { stderr?: string }).stderr ?? String(error)).trim();
-    throw new UserError('linking the patch failed', 'link-failed', stderr.split('\n').slice(0, 20));
+    const { code, signal, stderr } = error as { code?: unknown; signal?: string | null; stderr?: string };
+    if (code === 'ENOENT') throw new UserError(`the linker ${linker} is gone`, 'linker-missing', ['is the toolchain that built the program still installed? (`rustup toolchain list`)']);
+    if (signal) throw new UserError(`the linker was killed (${signal}) while linking the patch`, 'linker-killed', ['save again to link it again']);
+    throw new UserError('linking the patch failed', 'link-failed', (stderr ?? String(error)).trim().split('\n').slice(0, 20));
   }
   const image = readElfImage(outputPath, await readFile(outputPath));
   return { path: outputPath, base, symbols: definedSymbols(image, bindings), tlsFixups: tlsFixupsOf(image) };

@@ -1,39 +1,44 @@
 import assert from 'node:assert/strict';
-import { readdir, readFile, readlink } from 'node:fs/promises';
+import { once } from 'node:events';
+import { Worker } from 'node:worker_threads';
 import { after, before, describe, test } from 'node:test';
 import { IpbpRun } from '../support/ipbp-run.js';
+import { countEvents, waitForNthEvent } from '../support/restart-demo.js';
 
-/** Kills every rustc working in `directory` as soon as it shows up, until stopped: a real fault (OOM killer, a stray `kill`), not a mock. */
-function killRustcIn(directory: string): { stop: () => Promise<number> } {
-  let running = true;
-  let killed = 0;
-  const loop = (async () => {
-    while (running) {
-      for (const entry of await readdir('/proc').catch(() => [] as string[])) {
-        if (!/^\d+$/.test(entry)) continue;
-        const comm = await readFile(`/proc/${entry}/comm`, 'utf8').catch(() => '');
-        if (comm.trim() !== 'rustc') continue;
-        if ((await readlink(`/proc/${entry}/cwd`).catch(() => '')) !== directory) continue;
-        try {
-          process.kill(Number(entry), 'SIGKILL');
-          killed++;
-        } catch {
-          // Gone already.
+/**
+ * Kills every child of ipbp (`parent`) running `command` (rustc, rust-lld)
+ * as soon as it shows up, until stopped: a real fault (the OOM killer, a
+ * stray `kill`), not a mock. A worker thread polls the kernel's list of
+ * ipbp's children without pause, which catches even a link of a few
+ * milliseconds.
+ */
+function killWhileRunning(command: string, parent: number): { stop: () => Promise<number> } {
+  const flags = new Int32Array(new SharedArrayBuffer(8));
+  const worker = new Worker(
+    `const { readdirSync, readFileSync } = require('node:fs');
+    const { workerData } = require('node:worker_threads');
+    const flags = new Int32Array(workerData.buffer);
+    const read = (path) => { try { return readFileSync(path, 'utf8'); } catch { return ''; } };
+    while (Atomics.load(flags, 0) === 0) {
+      for (const task of readdirSync('/proc/' + workerData.parent + '/task')) {
+        for (const child of read('/proc/' + workerData.parent + '/task/' + task + '/children').split(' ').filter(Boolean)) {
+          if (read('/proc/' + child + '/comm').trim() !== workerData.command) continue;
+          try { process.kill(Number(child), 'SIGKILL'); Atomics.add(flags, 1, 1); } catch {}
         }
       }
-      await new Promise((resolve) => setTimeout(resolve, 2));
-    }
-  })();
+    }`,
+    { eval: true, workerData: { buffer: flags.buffer, command, parent } },
+  );
   return {
     stop: async () => {
-      running = false;
-      await loop;
-      return killed;
+      Atomics.store(flags, 0, 1);
+      await once(worker, 'exit');
+      return Atomics.load(flags, 1);
     },
   };
 }
 
-describe('the compiler killed while it compiles an edit (examples/ticker)', () => {
+describe('the compiler or the linker killed while they work on an edit (examples/ticker)', () => {
   let session: IpbpRun;
   let pid: number;
 
@@ -44,13 +49,13 @@ describe('the compiler killed while it compiles an edit (examples/ticker)', () =
   after(async () => session?.remove());
 
   test('is reported as such, and the app keeps running its current code', async () => {
-    const killer = killRustcIn(session.directory);
+    const killer = killWhileRunning('rustc', session.child.pid!);
     try {
       await session.edit('src/main.rs', 'format!("hello from tick {tick}")', 'format!("never compiled {tick}")');
       const failed = await session.waitForEvent((event) => event.event === 'patch-failed');
       assert.match(String(failed.message), /^rustc was killed \(SIGKILL\) while compiling ticker\nsave again to compile it again$/);
     } finally {
-      assert.ok((await killer.stop()) > 0, 'a rustc was killed');
+      assert.ok((await killer.stop()) > 0, 'rustc was killed');
     }
     const from = session.stdout.length;
     await session.waitForLine(/^hello from tick \d+$/, from);
@@ -64,6 +69,29 @@ describe('the compiler killed while it compiles an edit (examples/ticker)', () =
     const patched = await session.waitForEvent((event) => event.event === 'patched');
     assert.deepEqual(patched.pids, [pid]);
     await session.waitForLine(/^compiled at last \d+$/, from);
+  });
+
+  test('a linker killed while it links the patch is reported as such, and the app keeps running its code', async () => {
+    const failures = await countEvents(session, 'patch-failed');
+    const killer = killWhileRunning('rust-lld', session.child.pid!);
+    try {
+      await session.edit('src/main.rs', 'format!("compiled at last {tick}")', 'format!("never linked {tick}")');
+      const failed = await waitForNthEvent(session, 'patch-failed', failures + 1);
+      assert.match(String(failed.message), /^the linker was killed \(SIGKILL\) while linking the patch\nsave again to link it again$/);
+    } finally {
+      assert.ok((await killer.stop()) > 0, 'rust-lld was killed');
+    }
+    const from = session.stdout.length;
+    await session.waitForLine(/^compiled at last \d+$/, from);
+  });
+
+  test('the next save links and patches the same process, and nothing restarted', async () => {
+    const from = session.stdout.length;
+    const patches = await countEvents(session, 'patched');
+    await session.edit('src/main.rs', 'format!("never linked {tick}")', 'format!("linked at last {tick}")');
+    const patched = await waitForNthEvent(session, 'patched', patches + 1);
+    assert.deepEqual(patched.pids, [pid]);
+    await session.waitForLine(/^linked at last \d+$/, from);
     assert.equal((await session.events()).filter((event) => event.event === 'restart').length, 0);
   });
 });
