@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
-import { mkdir, readdir, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { access, mkdir, readdir, rm } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { codegenOption, libraryFileStem, procMacroFileName, rlibFileName } from '../capture/capture-record.js';
-import type { CrateUnit } from '../capture/crate-graph.js';
+import { type CrateUnit, externPaths } from '../capture/crate-graph.js';
 import { UserError } from '../errors/user-error.js';
 
 export interface CompiledCrate {
@@ -40,6 +40,10 @@ export async function recompileCrate(unit: CrateUnit, outDir: string, rebuilt: R
   // The directory is reused across rounds; objects of an earlier round must not be mistaken for this one's.
   if (unit.isBinary) await Promise.all((await readdir(outDir)).filter((name) => name.endsWith('.o')).map((name) => rm(join(outDir, name), { force: true })));
   const args = rewriteArgs(unit, outDir, rebuilt);
+  const missing = await missingLibraries(args, unit.record.cwd);
+  if (missing.length > 0) {
+    throw new UserError(`the build directory lost the libraries ${unit.name} is compiled against (was \`target/ipbp\` removed?)`, 'build-files-missing', missing.map((path) => `missing: ${path}`));
+  }
   const started = performance.now();
   const { code, killedBy, diagnostics } = await runRustc(unit.record.rustc, args, unit.record.cwd, unit.record.env);
   const milliseconds = performance.now() - started;
@@ -98,6 +102,16 @@ function redirectExtern(value: string, rebuilt: ReadonlyMap<string, string>): st
 }
 
 /** Runs rustc and renders its JSON diagnostics (cargo asks for `--error-format=json`). */
+/** The `--extern` libraries of `args` that no longer exist. */
+async function missingLibraries(args: readonly string[], cwd: string): Promise<string[]> {
+  const missing: string[] = [];
+  for (const path of externPaths(args)) {
+    const absolute = resolve(cwd, path);
+    if (!(await access(absolute).then(() => true, () => false))) missing.push(absolute);
+  }
+  return missing;
+}
+
 /** Runs rustc; `killedBy`: the signal that ended it (out of memory, a Ctrl-C, a `kill`), when one did. */
 function runRustc(rustc: string, args: string[], cwd: string, env: Record<string, string>): Promise<{ code: number; killedBy: string | null; diagnostics: string }> {
   return new Promise((resolve, reject) => {

@@ -22,6 +22,7 @@ import { judgeMergedFunctions } from '../judge/merged-functions.js';
 import { judgeEdit } from '../judge/judge-edit.js';
 import { layoutReason } from '../judge/type-layouts.js';
 import { fullText, type Reason, restartReasons, type Verdict } from '../judge/verdict.js';
+import { UserError } from '../errors/user-error.js';
 import type { Target } from '../targets/target.js';
 import type { ProcessState } from './process-state.js';
 import type { Reporter } from './reporter.js';
@@ -393,7 +394,11 @@ export class Patcher {
       this.unadopted.add(unit.key);
       // Always the same directory per crate: rustc tracks the output path, and
       // a new one each round would throw away its incremental cache.
-      const crate = await recompileCrate(unit, join(this.sessionDir, 'build', unit.key.replace(':', '-')), rebuilt);
+      const crate = await recompileCrate(unit, join(this.sessionDir, 'build', unit.key.replace(':', '-')), rebuilt).catch((error: unknown) => {
+        // What the running program was built against is gone: only a fresh build can bring it back.
+        if (error instanceof UserError && error.code === 'build-files-missing') throw new UnpatchableChange([{ reason: error.message, details: `${error.causes.join(', ')}; a fresh build makes them again` }]);
+        throw error;
+      });
       if (crate.library) rebuilt.set(unit.key, crate.library);
       compiled.push(crate);
     }

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { IpbpRun } from '../support/ipbp-run.js';
 
@@ -16,5 +18,30 @@ describe('ipbp run on a package with a lib and a bin (examples/lib-and-bin)', ()
     const event = await session.waitForEvent((candidate) => candidate.event === 'patched');
     assert.deepEqual(event.changed, ['lib_and_bin::message']);
     await session.waitForLine(/^VERY LOUD \d+$/, from);
+  });
+});
+
+/**
+ * ipbp's build directory removed while the session runs (a `cargo clean`,
+ * a disk clean-up): a recompile of the binary would lack the library it is
+ * compiled against. That is said, and a fresh build restarts the app on the
+ * new code.
+ */
+describe('target/ipbp removed mid-session (examples/lib-and-bin)', () => {
+  let session: IpbpRun;
+  after(async () => session?.remove());
+
+  test('the next edit of the binary restarts on a fresh build, naming what went missing', async () => {
+    session = await IpbpRun.start('lib-and-bin', ['-p', 'lib-and-bin', '--bin', 'lib-and-bin', '--features', 'loud']);
+    const pid = (await session.waitForEvent((event) => event.event === 'ready', 180_000)).pid as number;
+    await session.waitForLine(/^LOUD \d+$/);
+    await rm(join(session.targetDirectory, 'ipbp'), { recursive: true, force: true });
+    await session.edit('src/main.rs', '    line\n', '    format!("{line}!")\n');
+    const restart = await session.waitForEvent((event) => event.event === 'restart');
+    assert.match(String(restart.reason), /^the build directory lost the libraries lib_and_bin is compiled against \(was `target\/ipbp` removed\?\)/);
+    assert.match((restart.details as string[]).join('\n'), /missing: .*liblib_and_bin-[0-9a-f]+\.rlib/);
+    const ready = await session.waitForEvent((event) => event.event === 'ready' && event.pid !== pid, 180_000);
+    assert.notEqual(ready.pid, pid);
+    await session.waitForLine(/^LOUD \d+!$/);
   });
 });
