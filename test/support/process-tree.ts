@@ -1,5 +1,5 @@
-import { readdir, readFile } from 'node:fs/promises';
-import { readFileSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
+import { readdirSync, readFileSync } from 'node:fs';
 
 /** One process as `/proc` shows it. */
 export interface ProcessEntry {
@@ -15,27 +15,55 @@ async function processes(): Promise<ProcessEntry[]> {
   const entries: ProcessEntry[] = [];
   for (const entry of await readdir('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
-    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
-    // The command name is in parentheses and may hold spaces; the parent pid is the second field after it.
-    const match = /^\d+ \((.*)\) \S+ (\d+) /.exec(stat);
-    if (!match) continue;
-    const argv = (await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '')).split('\0').filter(Boolean);
-    entries.push({ pid: Number(entry), parent: Number(match[2]), name: match[1]!, argv });
+    const found = entryOf(Number(entry));
+    if (found) entries.push(found);
   }
   return entries;
 }
 
-/** Every process below `root` (children, their children…). */
+/** One process, read from `/proc` (undefined once it is gone). */
+function entryOf(pid: number): ProcessEntry | undefined {
+  const stat = readOr(`/proc/${pid}/stat`);
+  // The command name is in parentheses and may hold spaces; the parent pid is the second field after it.
+  const match = /^\d+ \((.*)\) \S+ (\d+) /.exec(stat);
+  if (!match) return undefined;
+  const argv = readOr(`/proc/${pid}/cmdline`).split('\0').filter(Boolean);
+  return { pid, parent: Number(match[2]), name: match[1]!, argv };
+}
+
+/** The children of `pid`, as the kernel lists them for each of its threads. */
+function childrenOf(pid: number): number[] {
+  let tasks: string[];
+  try {
+    tasks = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return [];
+  }
+  return tasks.flatMap((task) => readOr(`/proc/${pid}/task/${task}/children`).split(' ').filter(Boolean).map(Number));
+}
+
+function readOr(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * Every process below `root` (children, their children…). Read from the
+ * kernel's lists of children rather than from all of `/proc`: a few files
+ * instead of hundreds, so that a short-lived compiler is not missed.
+ */
 export async function descendantsOf(root: number): Promise<ProcessEntry[]> {
-  const all = await processes();
   const found: ProcessEntry[] = [];
   const parents = [root];
   while (parents.length > 0) {
-    const parent = parents.pop()!;
-    for (const entry of all) {
-      if (entry.parent !== parent) continue;
+    for (const child of childrenOf(parents.pop()!)) {
+      const entry = entryOf(child);
+      if (!entry) continue;
       found.push(entry);
-      parents.push(entry.pid);
+      parents.push(child);
     }
   }
   return found;
