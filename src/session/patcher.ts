@@ -11,7 +11,7 @@ import { demangleWithoutHash } from '../diff/demangle/index.js';
 import type { ElfImage } from '../object/elf/image.js';
 import type { ObjectFile } from '../object/model.js';
 import { readObjectPath, readObjects } from '../object/read.js';
-import { linkPatch } from '../patch/link.js';
+import { linkPatch, loadedSizeOf } from '../patch/link.js';
 import { LibraryIndex } from '../patch/library-index.js';
 import { LiveSymbols, type PatchSymbol } from '../patch/live-symbols.js';
 import { buildPatchObject } from '../patch/patch-object.js';
@@ -33,7 +33,8 @@ import { awaitRunningCalls } from './running-calls.js';
 export interface BuiltPatch {
   readonly id: number;
   readonly objectPath: string;
-  readonly objectSize: number;
+  /** What the patch's sections take once loaded, zero-filled data included: the address range it needs. */
+  readonly loadedSize: number;
   readonly bindingNames: string[];
   readonly redirected: string[];
   /** Names the patch takes over from the process's originals (renumbered closures). */
@@ -229,7 +230,7 @@ export class Patcher {
     const built: BuiltPatch = {
       id,
       objectPath,
-      objectSize: objectBytes.length,
+      loadedSize: readObjects(objectPath, objectBytes).reduce((total, object) => total + loadedSizeOf(object), 0),
       bindingNames: [...plan.bindings.keys()],
       redirected: plan.redirected,
       retired: plan.retired,
@@ -451,7 +452,7 @@ export class Patcher {
       if (!symbol) throw new Error(`process ${state.pid} lacks ${name}`);
       bindings.set(name, symbol.address);
     }
-    const base = state.reserve(patch.objectSize);
+    const base = state.reserve(patch.loadedSize);
     const linked = await linkPatch(this.target, patch.objectPath, join(this.sessionDir, `patch-${patch.id}-${state.pid}.so`), base, bindings);
     const redirects = patch.redirected.flatMap((name) => {
       const to = linked.symbols.get(name)?.address;

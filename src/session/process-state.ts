@@ -2,10 +2,14 @@ import type { AgentConnection } from '../deliver/agent-connection.js';
 import type { ElfImage } from '../object/elf/image.js';
 import { LiveSymbols } from '../patch/live-symbols.js';
 
-const MIB = 1024n * 1024n;
+const KIB = 1024n;
+const MIB = 1024n * KIB;
 /** Patches stack downwards from 64 MiB below the image, well inside ±2 GiB of its code. */
 const FIRST_GAP = 64n * MIB;
-const PATCH_ALIGNMENT = 2n * MIB;
+/** Where patches start; their segments are aligned to 8 KiB (see `link.ts`). */
+const PATCH_ALIGNMENT = 64n * KIB;
+/** Beyond its sections, a linked patch has headers, dynamic tables, a GOT and padding between segments. */
+const LINK_SLACK = 256n * KIB;
 const REACH = 2n * 1024n * MIB - 64n * MIB;
 
 /** One patched process: its addresses, and where its next patch goes. */
@@ -27,11 +31,13 @@ export class ProcessState {
   }
 
   /**
-   * A base for a patch of `size` bytes below the previous one. Every patch
-   * must stay within reach of 32-bit displacements from the whole image.
+   * A base for a patch whose sections take `size` bytes once loaded (its
+   * zero-filled data included), below the previous one. Every patch must
+   * stay within reach of 32-bit displacements from the whole image; taking
+   * only what each needs leaves room for thousands of them.
    */
   reserve(size: number): bigint {
-    const span = alignUp(BigInt(size) + MIB);
+    const span = alignUp(BigInt(size) + LINK_SLACK);
     const base = alignDown(this.nextTop - span);
     if (this.connection.imageEnd - base > REACH) {
       throw new Error('no address range left within ±2 GiB of the program for another patch; restart the app');
