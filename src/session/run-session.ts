@@ -340,7 +340,8 @@ class Session {
       this.editedSinceLaunch = true;
       const generation = this.current;
       const where = await this.editLocations.locate(files, generation.build.workspaceRoot);
-      const buildChanges = await generation.buildInputs.classify(files);
+      // Every build file, not only this save's: a change whose fresh build failed earlier is still owed.
+      const buildChanges = await generation.buildInputs.classify([...new Set([...files, ...generation.buildInputs.files])]);
       if (buildChanges.reasons.length > 0) {
         await this.cannotPatch(buildChanges.reasons, where);
         return;
