@@ -20,10 +20,10 @@ const session = await IpbpRun.start('ticker');
 try {
   const pid = await session.untilRunning(/^hello from tick \d+$/);
   console.log(`${patches} patches to pid ${pid}`);
-  console.log('patch  ms    ipbp RSS MB  ipbp fds  app RSS MB  patches on disk MB');
+  console.log('patch  ms    ipbp RSS MB  ipbp fds  app RSS MB  patches on disk MB  ipbp stages (ms)');
   const samples = await soak(session, pid, patches, 50, (sample) =>
     console.log(
-      `${String(sample.patch).padStart(5)}  ${sample.milliseconds.toFixed(0).padStart(4)}  ${megabytes(sample.cliResidentBytes).padStart(11)}  ${String(sample.cliOpenFiles).padStart(8)}  ${megabytes(sample.appResidentBytes).padStart(10)}  ${megabytes(sample.patchBytes).padStart(18)}`,
+      `${String(sample.patch).padStart(5)}  ${sample.milliseconds.toFixed(0).padStart(4)}  ${megabytes(sample.cliResidentBytes).padStart(11)}  ${String(sample.cliOpenFiles).padStart(8)}  ${megabytes(sample.appResidentBytes).padStart(10)}  ${megabytes(sample.patchBytes).padStart(18)}  ${Object.entries(sample.stages).map(([stage, ms]) => `${stage} ${Math.round(ms)}`).join(', ')}`,
     ),
   );
   const window = Math.min(100, Math.floor(patches / 2));

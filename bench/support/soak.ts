@@ -13,6 +13,8 @@ export interface SoakSample {
   readonly appResidentBytes: number;
   /** The patch libraries loaded into the app so far, on disk. */
   readonly patchBytes: number;
+  /** ipbp's own stage timings of this patch (its `patched` event). */
+  readonly stages: Readonly<Record<string, number>>;
 }
 
 /**
@@ -36,6 +38,7 @@ export async function soak(session: IpbpRun, appPid: number, patches: number, sa
     const milliseconds = performance.now() - started;
     current = next;
     if (patch === 1 || patch === patches || patch % sampleEvery === 0) {
+      const patched = await session.waitForEvent((event) => event.event === 'patched' && event.patch === patch);
       const sample: SoakSample = {
         patch,
         milliseconds,
@@ -43,11 +46,12 @@ export async function soak(session: IpbpRun, appPid: number, patches: number, sa
         cliOpenFiles: (await readdir(`/proc/${session.child.pid}/fd`)).length,
         appResidentBytes: await residentBytes(appPid),
         patchBytes: await patchLibraryBytes(patchDirectory, appPid),
+        stages: patched.ms as Record<string, number>,
       };
       samples.push(sample);
       onSample?.(sample);
     } else {
-      samples.push({ patch, milliseconds, cliResidentBytes: 0, cliOpenFiles: 0, appResidentBytes: 0, patchBytes: 0 });
+      samples.push({ patch, milliseconds, cliResidentBytes: 0, cliOpenFiles: 0, appResidentBytes: 0, patchBytes: 0, stages: {} });
     }
   }
   return samples;

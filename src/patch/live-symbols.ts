@@ -15,6 +15,9 @@ export interface PatchSymbol {
   readonly size: number;
 }
 
+/** How many of a function's latest patch copies each new patch redirects (see `entriesOf`). */
+const RECENT_COPIES = 8;
+
 /**
  * What the running process defines, by name: the executable's symbols at
  * their runtime addresses, then what each loaded patch added. Unchanged code
@@ -142,12 +145,18 @@ export class LiveSymbols {
     return this.original.get(name);
   }
 
-  /** Every entry that must jump to a new copy of `name`: the original and each earlier patch's copy. */
+  /**
+   * The entries that must jump to a new copy of `name`: the original and
+   * the latest earlier copies. An older copy already jumps to a copy that
+   * came after it, so a pointer into it still ends at the newest code, one
+   * jump per `RECENT_COPIES` patches later; rewriting every copy each time
+   * would make the thousandth patch of a function write a thousand jumps.
+   */
   entriesOf(name: string): bigint[] {
     const entries: bigint[] = [];
     const original = this.retired.has(name) ? undefined : this.original.get(name);
     if (original && original.kind === 'function') entries.push(original.address);
-    entries.push(...(this.patchCopies.get(name) ?? []));
+    entries.push(...(this.patchCopies.get(name) ?? []).slice(-RECENT_COPIES));
     return entries;
   }
 
