@@ -62,7 +62,11 @@ export async function linkPatch(target: Target, objectPath: string, outputPath: 
     await run(linker, args, { maxBuffer: 16 * 1024 * 1024 });
   } catch (error) {
     const { code, signal, stderr } = error as { code?: unknown; signal?: string | null; stderr?: string };
-    if (code === 'ENOENT') throw new UserError(`the linker ${linker} is gone`, 'linker-missing', ['is the toolchain that built the program still installed? (`rustup toolchain list`)']);
+    if (code === 'ENOENT' || code === 'EACCES') {
+      throw new UserError(`the toolchain's linker ${linker} cannot be run (${code === 'ENOENT' ? 'it is gone' : 'it is not executable'})`, 'linker-missing', [
+        'is the toolchain that built the program still installed? (`rustup toolchain list`)',
+      ]);
+    }
     if (signal) throw new UserError(`the linker was killed (${signal}) while linking the patch`, 'linker-killed', ['save again to link it again']);
     throw new UserError('linking the patch failed', 'link-failed', (stderr ?? String(error)).trim().split('\n').slice(0, 20));
   }

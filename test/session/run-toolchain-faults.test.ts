@@ -1,9 +1,14 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { once } from 'node:events';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import { after, before, describe, test } from 'node:test';
 import { IpbpRun } from '../support/ipbp-run.js';
 import { countEvents, waitForNthEvent } from '../support/restart-demo.js';
+
+const run = promisify(execFile);
 
 /**
  * Kills every child of ipbp (`parent`) running `command` (rustc, rust-lld)
@@ -93,5 +98,45 @@ describe('the compiler or the linker killed while they work on an edit (examples
     assert.deepEqual(patched.pids, [pid]);
     await session.waitForLine(/^linked at last \d+$/, from);
     assert.equal((await session.events()).filter((event) => event.event === 'restart').length, 0);
+  });
+});
+
+/**
+ * The toolchain's `rust-lld` made unrunnable for ipbp alone once the app
+ * runs (a bind mount of /dev/null over it, in a mount namespace of ipbp's
+ * own, so that nothing else on the machine loses it): the patch fails
+ * naming the linker and what to check, the app keeps running, and once the
+ * linker is back, the next save is patched.
+ */
+describe("the toolchain's linker missing (examples/ticker)", { skip: process.getuid?.() === 0 ? false : 'a mount namespace needs root' }, () => {
+  let session: IpbpRun;
+  let pid: number;
+  let linker: string;
+
+  before(async () => {
+    const [{ stdout: sysroot }, { stdout: version }] = await Promise.all([run('rustc', ['--print', 'sysroot']), run('rustc', ['-vV'])]);
+    linker = join(sysroot.trim(), 'lib', 'rustlib', /^host: (.+)$/m.exec(version)![1]!.trim(), 'bin', 'rust-lld');
+    session = await IpbpRun.start('ticker', [], {}, { launcher: ['unshare', '--mount', '--propagation', 'private'] });
+    pid = await session.untilRunning(/^hello from tick \d+$/);
+    // After the program's own build, which links with rust-lld too.
+    await run('nsenter', ['--target', String(session.child.pid), '--mount', 'mount', '--bind', '/dev/null', linker]);
+  });
+  after(async () => session?.remove());
+
+  test('a patch fails naming the linker, and the app keeps running its code', async () => {
+    await session.edit('src/main.rs', 'format!("hello from tick {tick}")', 'format!("not linked {tick}")');
+    const failed = await session.waitForEvent((event) => event.event === 'patch-failed');
+    assert.match(String(failed.message), /^the toolchain's linker .*rust-lld cannot be run \(it is not executable\)\nis the toolchain that built the program still installed/);
+    const from = session.stdout.length;
+    await session.waitForLine(/^hello from tick \d+$/, from);
+  });
+
+  test('once the linker is back, the next save is patched into the same process', async () => {
+    await run('nsenter', ['--target', String(session.child.pid), '--mount', 'umount', linker]);
+    const from = session.stdout.length;
+    await session.edit('src/main.rs', 'format!("not linked {tick}")', 'format!("linked again {tick}")');
+    const patched = await session.waitForEvent((event) => event.event === 'patched');
+    assert.deepEqual(patched.pids, [pid]);
+    await session.waitForLine(/^linked again \d+$/, from);
   });
 });

@@ -60,15 +60,21 @@ export class IpbpRun {
   /**
    * `env.CARGO_TARGET_DIR` (e.g. `SHARED_TARGET_DIRECTORY`) builds the copy there instead of in its own `target/`.
    * `processGroup` starts ipbp in a process group of its own, which `interruptGroup` signals as a terminal's Ctrl-C would.
+   * `launcher`: a command that runs ipbp's command line (given as its last arguments) by `exec`, in a world of its own (a mount namespace).
    */
-  static async start(example: string, args: readonly string[] = [], env: NodeJS.ProcessEnv = {}, options: { processGroup?: boolean } = {}): Promise<IpbpRun> {
+  static async start(
+    example: string,
+    args: readonly string[] = [],
+    env: NodeJS.ProcessEnv = {},
+    options: { processGroup?: boolean; launcher?: readonly string[] } = {},
+  ): Promise<IpbpRun> {
     const directory = await mkdtemp(join(tmpdir(), `ipbp-e2e-${example}-`));
     await cp(join(repository, 'examples', example), directory, { recursive: true, filter: (source) => !source.includes('/target') });
     // Examples that depend on the repository's crates name them relative to examples/.
     const manifest = join(directory, 'Cargo.toml');
     const text = await readFile(manifest, 'utf8').catch(() => undefined);
     if (text !== undefined) await writeFile(manifest, text.replaceAll('path = "../../crates/', `path = "${join(repository, 'crates')}/`));
-    return IpbpRun.launch(directory, env.CARGO_TARGET_DIR ?? join(directory, 'target'), env, 'events.jsonl', args, options.processGroup ?? false);
+    return IpbpRun.launch(directory, env.CARGO_TARGET_DIR ?? join(directory, 'target'), env, 'events.jsonl', args, options.processGroup ?? false, options.launcher);
   }
 
   /** Another `ipbp run` in the project directory of an earlier one (which has ended), with its own events file. */
@@ -76,9 +82,18 @@ export class IpbpRun {
     return IpbpRun.launch(previous.directory, previous.targetDirectory, previous.env, eventsName, args, false);
   }
 
-  private static launch(directory: string, targetDirectory: string, env: NodeJS.ProcessEnv, eventsName: string, args: readonly string[], processGroup: boolean): IpbpRun {
+  private static launch(
+    directory: string,
+    targetDirectory: string,
+    env: NodeJS.ProcessEnv,
+    eventsName: string,
+    args: readonly string[],
+    processGroup: boolean,
+    launcher: readonly string[] = [],
+  ): IpbpRun {
     const eventsPath = join(directory, eventsName);
-    const child = spawn(process.execPath, [join(repository, 'bin', 'ipbp.js'), 'run', '--events', eventsPath, ...args], {
+    const [command, ...commandArgs] = [...launcher, process.execPath, join(repository, 'bin', 'ipbp.js'), 'run', '--events', eventsPath, ...args];
+    const child = spawn(command!, commandArgs, {
       cwd: directory,
       env: { ...process.env, NO_COLOR: '1', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
