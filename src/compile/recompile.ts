@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { access, mkdir, readdir, rm } from 'node:fs/promises';
+import { access, mkdir, readdir, rm, statfs } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { codegenOption, libraryFileStem, procMacroFileName, rlibFileName } from '../capture/capture-record.js';
 import { type CrateUnit, externPaths } from '../capture/crate-graph.js';
@@ -47,7 +47,11 @@ export async function recompileCrate(unit: CrateUnit, outDir: string, rebuilt: R
   const started = performance.now();
   const { code, killedBy, diagnostics } = await runRustc(unit.record.rustc, args, unit.record.cwd, unit.record.env);
   const milliseconds = performance.now() - started;
-  if (killedBy) throw new UserError(`rustc was killed (${killedBy}) while compiling ${unit.name}`, 'rustc-killed', ['save again to compile it again']);
+  if (killedBy) {
+    // A compiler that writes through memory-mapped files dies of a signal, not an error, when the disk fills up.
+    if (await isFull(outDir)) throw new UserError(`rustc died (${killedBy}) while compiling ${unit.name}: the disk holding ${outDir} is full`, 'disk-full', ['free some space and save again']);
+    throw new UserError(`rustc was killed (${killedBy}) while compiling ${unit.name}`, 'rustc-killed', ['save again to compile it again']);
+  }
   if (code !== 0) throw new CompileError(unit.name, diagnostics);
   if (unit.isBinary) {
     const objects = (await readdir(outDir)).filter((name) => name.endsWith('.o')).sort().map((name) => join(outDir, name));
@@ -102,6 +106,12 @@ function redirectExtern(value: string, rebuilt: ReadonlyMap<string, string>): st
 }
 
 /** Runs rustc and renders its JSON diagnostics (cargo asks for `--error-format=json`). */
+/** Whether the filesystem holding `directory` has (next to) no space left for ordinary users. */
+async function isFull(directory: string): Promise<boolean> {
+  const space = await statfs(directory).catch(() => undefined);
+  return space !== undefined && space.bavail * space.bsize < 1024 * 1024;
+}
+
 /** The `--extern` libraries of `args` that no longer exist. */
 async function missingLibraries(args: readonly string[], cwd: string): Promise<string[]> {
   const missing: string[] = [];
