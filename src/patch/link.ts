@@ -3,7 +3,6 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { UserError } from '../errors/user-error.js';
 import { type ElfImage, readElfImage } from '../object/elf/image.js';
-import type { ObjectFile } from '../object/model.js';
 import type { Target } from '../targets/target.js';
 import type { TlsFixup } from '../deliver/protocol.js';
 import type { PatchSymbol } from './live-symbols.js';
@@ -107,18 +106,6 @@ export function definedSymbols(image: ElfImage, bindingNames: { has(name: string
     symbols.set(name, { address: symbol.address + PATCH_LOAD_BIAS, kind: symbol.kind, size: symbol.size });
   }
   return symbols;
-}
-
-/** What the sections of a patch object take once loaded (the `SHF_ALLOC` ones, `.bss` included), each at its alignment. */
-export function loadedSizeOf(object: ObjectFile): number {
-  const SHF_ALLOC = 0x2n;
-  let size = 0;
-  for (const section of object.sections) {
-    if ((section.raw.flags & SHF_ALLOC) === 0n) continue;
-    const alignment = Math.max(section.alignment, 1);
-    size = Math.ceil(size / alignment) * alignment + section.size;
-  }
-  return size;
 }
 
 /** The address a linked patch must be loaded at (its link address plus the load bias). */

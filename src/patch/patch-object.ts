@@ -24,6 +24,16 @@ export const TLS_VARIABLE_PREFIX = '__ipbp_tlsvar.';
  * the process already has becomes an undefined symbol, bound at link time to
  * the process's address. Compiler-local atoms get unique local names.
  */
+/** What a patch's atoms take once loaded (zero-filled data included), each at its alignment: the address range its sections need. */
+export function loadedSizeOf(plan: PatchPlan): number {
+  let size = 0;
+  for (const atom of plan.atoms) {
+    const alignment = Math.max(atomAlignment(atom), 1);
+    size = Math.ceil(size / alignment) * alignment + atom.extent;
+  }
+  return size;
+}
+
 export function buildPatchObject(plan: PatchPlan, target: Target): Buffer {
   const sections: OutputSection[] = [];
   const symbols: OutputSymbol[] = [];

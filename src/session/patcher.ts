@@ -11,10 +11,10 @@ import { demangleWithoutHash } from '../diff/demangle/index.js';
 import type { ElfImage } from '../object/elf/image.js';
 import type { ObjectFile } from '../object/model.js';
 import { readObjectPath, readObjects } from '../object/read.js';
-import { linkPatch, loadedSizeOf } from '../patch/link.js';
+import { linkPatch } from '../patch/link.js';
 import { LibraryIndex } from '../patch/library-index.js';
 import { LiveSymbols, type PatchSymbol } from '../patch/live-symbols.js';
-import { buildPatchObject } from '../patch/patch-object.js';
+import { buildPatchObject, loadedSizeOf } from '../patch/patch-object.js';
 import { planPatch } from '../patch/plan.js';
 import { judgeActiveFrames } from '../judge/active-frames.js';
 import { judgeEntryRoom } from '../judge/entry-room.js';
@@ -230,7 +230,7 @@ export class Patcher {
     const built: BuiltPatch = {
       id,
       objectPath,
-      loadedSize: readObjects(objectPath, objectBytes).reduce((total, object) => total + loadedSizeOf(object), 0),
+      loadedSize: loadedSizeOf(plan),
       bindingNames: [...plan.bindings.keys()],
       redirected: plan.redirected,
       retired: plan.retired,
