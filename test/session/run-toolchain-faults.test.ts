@@ -1,47 +1,13 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { once } from 'node:events';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { Worker } from 'node:worker_threads';
 import { after, before, describe, test } from 'node:test';
+import { killChildrenRunning } from '../support/child-killer.js';
 import { IpbpRun } from '../support/ipbp-run.js';
 import { countEvents, waitForNthEvent } from '../support/restart-demo.js';
 
 const run = promisify(execFile);
-
-/**
- * Kills every child of ipbp (`parent`) running `command` (rustc, rust-lld)
- * as soon as it shows up, until stopped: a real fault (the OOM killer, a
- * stray `kill`), not a mock. A worker thread polls the kernel's list of
- * ipbp's children without pause, which catches even a link of a few
- * milliseconds.
- */
-function killWhileRunning(command: string, parent: number): { stop: () => Promise<number> } {
-  const flags = new Int32Array(new SharedArrayBuffer(8));
-  const worker = new Worker(
-    `const { readdirSync, readFileSync } = require('node:fs');
-    const { workerData } = require('node:worker_threads');
-    const flags = new Int32Array(workerData.buffer);
-    const read = (path) => { try { return readFileSync(path, 'utf8'); } catch { return ''; } };
-    while (Atomics.load(flags, 0) === 0) {
-      for (const task of readdirSync('/proc/' + workerData.parent + '/task')) {
-        for (const child of read('/proc/' + workerData.parent + '/task/' + task + '/children').split(' ').filter(Boolean)) {
-          if (read('/proc/' + child + '/comm').trim() !== workerData.command) continue;
-          try { process.kill(Number(child), 'SIGKILL'); Atomics.add(flags, 1, 1); } catch {}
-        }
-      }
-    }`,
-    { eval: true, workerData: { buffer: flags.buffer, command, parent } },
-  );
-  return {
-    stop: async () => {
-      Atomics.store(flags, 0, 1);
-      await once(worker, 'exit');
-      return Atomics.load(flags, 1);
-    },
-  };
-}
 
 describe('the compiler or the linker killed while they work on an edit (examples/ticker)', () => {
   let session: IpbpRun;
@@ -54,7 +20,7 @@ describe('the compiler or the linker killed while they work on an edit (examples
   after(async () => session?.remove());
 
   test('is reported as such, and the app keeps running its current code', async () => {
-    const killer = killWhileRunning('rustc', session.child.pid!);
+    const killer = killChildrenRunning('rustc', session.child.pid!);
     try {
       await session.edit('src/main.rs', 'format!("hello from tick {tick}")', 'format!("never compiled {tick}")');
       const failed = await session.waitForEvent((event) => event.event === 'patch-failed');
@@ -78,7 +44,7 @@ describe('the compiler or the linker killed while they work on an edit (examples
 
   test('a linker killed while it links the patch is reported as such, and the app keeps running its code', async () => {
     const failures = await countEvents(session, 'patch-failed');
-    const killer = killWhileRunning('rust-lld', session.child.pid!);
+    const killer = killChildrenRunning('rust-lld', session.child.pid!);
     try {
       await session.edit('src/main.rs', 'format!("compiled at last {tick}")', 'format!("never linked {tick}")');
       const failed = await waitForNthEvent(session, 'patch-failed', failures + 1);

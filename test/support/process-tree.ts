@@ -22,7 +22,7 @@ async function processes(): Promise<ProcessEntry[]> {
 }
 
 /** One process, read from `/proc` (undefined once it is gone). */
-function entryOf(pid: number): ProcessEntry | undefined {
+export function entryOf(pid: number): ProcessEntry | undefined {
   const stat = readOr(`/proc/${pid}/stat`);
   // The command name is in parentheses and may hold spaces; the parent pid is the second field after it.
   const match = /^\d+ \((.*)\) \S+ (\d+) /.exec(stat);
@@ -32,7 +32,7 @@ function entryOf(pid: number): ProcessEntry | undefined {
 }
 
 /** The children of `pid`, as the kernel lists them for each of its threads. */
-function childrenOf(pid: number): number[] {
+export function childrenOf(pid: number): number[] {
   let tasks: string[];
   try {
     tasks = readdirSync(`/proc/${pid}/task`);
