@@ -1,4 +1,4 @@
-import { basename } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 
 /** What the rustc wrapper records for each workspace crate it compiles. */
 export interface RustcRecord {
@@ -27,6 +27,19 @@ export interface LinkRecord {
 export const CAPTURE_DIR_ENV = 'IPBP_CAPTURE_DIR';
 export const REAL_LINKER_ENV = 'IPBP_REAL_LINKER';
 export const LINKER_SHIM_ENV = 'IPBP_LINKER_SHIM';
+/** Where the object keeper puts the objects of a replayed binary's link. */
+export const OBJECTS_TO_ENV = 'IPBP_OBJECTS_TO';
+/** The file name of the object keeper, beside the linker wrapper. */
+export const OBJECT_KEEPER = 'object-keeper';
+
+/**
+ * The "linker" of a replayed binary crate: a shell script beside the linker
+ * wrapper that keeps the objects rustc hands it and links nothing. A shell
+ * starts in a millisecond where the Node.js wrapper takes tens.
+ */
+export function objectKeeperOf(linkerShim: string): string {
+  return join(dirname(linkerShim), OBJECT_KEEPER);
+}
 /**
  * Set when cargo runs only to rerun build scripts: the wrapper then records
  * what cargo would compile (with the scripts' new output) and compiles
@@ -44,6 +57,11 @@ export function rustcOutputs(record: RustcRecord): { readonly outDir: string; re
     outDir: argValue(record.args, '--out-dir') ?? record.cwd,
     stem: `${record.crateName}${codegenOption(record.args, 'extra-filename') ?? ''}`,
   };
+}
+
+/** An object rustc made for one of the crate's codegen units (`<stem>.<unit>[.<session>].rcgu.o`), as a file or an rlib member. */
+export function isCodegenUnitObject(stem: string, fileName: string): boolean {
+  return fileName.startsWith(`${stem}.`) && fileName.endsWith('.rcgu.o');
 }
 
 export function rlibFileName(stem: string): string {

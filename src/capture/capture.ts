@@ -1,4 +1,5 @@
-import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UserError } from '../errors/user-error.js';
@@ -7,7 +8,7 @@ import { profileOverrides } from './profile-overrides.js';
 import type { BuildScriptRun } from './build-script-runs.js';
 import { externalCrateSources } from './external-sources.js';
 import { type CargoWorkspace, readCargoWorkspace } from './cargo-metadata.js';
-import { CAPTURE_DIR_ENV, LINKER_SHIM_ENV, type LinkRecord, type RustcRecord } from './capture-record.js';
+import { CAPTURE_DIR_ENV, LINKER_SHIM_ENV, type LinkRecord, OBJECT_KEEPER, type RustcRecord } from './capture-record.js';
 import { runCargo } from './run-cargo.js';
 import { targetTripleOf } from './target-triple.js';
 
@@ -66,14 +67,17 @@ export async function captureBuild(selection: BuildSelection, sessionDir: string
   const captureDir = join(sessionDir, 'capture');
   await rm(captureDir, { recursive: true, force: true });
   await mkdir(captureDir, { recursive: true });
-  // Unique to this capture, not only to this session directory: a session
-  // directory's path repeats from one `ipbp run` to the next, and with it
-  // cargo would find the crates fresh, run no wrapper and link nothing.
-  const shimDir = await mkdtemp(join(sessionDir, 'wrappers-'));
+  const targetDirectory = join(workspace.targetDirectory, 'ipbp');
+  // One path for every capture into this target directory: cargo hashes the
+  // workspace wrapper's path into the crates' metadata, and with a new one
+  // each time every capture compiled them afresh, under new names, with a
+  // new incremental cache (slow, and the target directory grew each time).
+  const shimDir = join(targetDirectory, 'wrappers');
+  await mkdir(shimDir, { recursive: true });
   const rustcShim = await writeShim(shimDir, 'rustc-wrapper', join(wrappersDir, 'rustc-wrapper.js'));
   const linkerShim = await writeShim(shimDir, 'linker-wrapper', join(wrappersDir, 'linker-wrapper.js'));
-
-  const targetDirectory = join(workspace.targetDirectory, 'ipbp');
+  await writeExecutable(join(shimDir, OBJECT_KEEPER), OBJECT_KEEPER_SCRIPT);
+  // Cargo would find unchanged crates fresh and run no wrapper; ipbp needs every one compiled (and so recorded) and the program linked.
   await forgetFingerprints(targetDirectory, packagesToRecompile(workspace));
   const selectionArgs = ['--target-dir', targetDirectory];
   if (selection.manifestPath) selectionArgs.push('--manifest-path', selection.manifestPath);
@@ -128,18 +132,12 @@ export async function captureBuild(selection: BuildSelection, sessionDir: string
 }
 
 /**
- * Packages cargo would find fresh although the capture needs them compiled
- * through the wrapper. The new wrapper path makes cargo rebuild a workspace
- * crate only where it changes the crate's file names: a package whose
- * library is also a `cdylib`, `staticlib` or `dylib` has unhashed output
- * names, and cargo (1.95) then finds it fresh, so no rustc record of it is
- * made and its sources go unwatched (a second `ipbp run`, or any restart,
- * left its edits silently unpatched). Path dependencies outside the
- * workspace do not get the workspace wrapper at all, so nothing in their
- * fingerprint changes.
+ * The packages the capture compiles through the wrapper: the workspace's,
+ * and path dependencies outside it. Their unchanged crates are recompiled
+ * from rustc's incremental cache, which takes a fraction of a first build.
  */
 function packagesToRecompile(workspace: CargoWorkspace): Set<string> {
-  return new Set([...workspace.members.filter((member) => member.unhashedLibrary), ...workspace.pathDependencies].map((pkg) => pkg.name));
+  return new Set([...workspace.members, ...workspace.pathDependencies].map((pkg) => pkg.name));
 }
 
 /**
@@ -158,7 +156,8 @@ async function forgetFingerprints(targetDirectory: string, names: ReadonlySet<st
   for (const directory of fingerprintDirs) {
     for (const entry of await readdir(directory).catch(() => [] as string[])) {
       const match = /^(.+)-[0-9a-f]{16}$/.exec(entry);
-      if (match && names.has(match[1]!)) await rm(join(directory, entry), { recursive: true, force: true });
+      // A directory that cannot be changed (read-only) is left to cargo, whose build then says what is wrong with it.
+      if (match && names.has(match[1]!)) await rm(join(directory, entry), { recursive: true, force: true }).catch(() => {});
     }
   }
 }
@@ -186,11 +185,12 @@ function localBuildScripts(workspace: CargoWorkspace, runs: ReadonlyArray<{ pack
  * millisecond rather than a Node.js start.
  */
 async function writePathDependencyFilter(directory: string, rustcShim: string, packageDirectories: readonly string[], userWrapper: string | undefined): Promise<string> {
-  const path = join(directory, 'path-dependency-filter');
   const patterns = packageDirectories.map(shellQuoted).join('|');
   const otherwise = userWrapper ? `exec ${shellQuoted(userWrapper)} "$@"` : 'exec "$@"';
-  await writeFile(path, `#!/bin/sh\ncase "$CARGO_MANIFEST_DIR" in\n  ${patterns}) exec ${shellQuoted(rustcShim)} "$@" ;;\nesac\n${otherwise}\n`);
-  await chmod(path, 0o755);
+  const script = `#!/bin/sh\ncase "$CARGO_MANIFEST_DIR" in\n  ${patterns}) exec ${shellQuoted(rustcShim)} "$@" ;;\nesac\n${otherwise}\n`;
+  // Projects may share a target directory: each filter is named by what it says (cargo does not hash RUSTC_WRAPPER's path).
+  const path = join(directory, `path-dependency-filter-${createHash('sha256').update(script).digest('hex').slice(0, 16)}`);
+  await writeExecutable(path, script);
   return path;
 }
 
@@ -200,10 +200,39 @@ function shellQuoted(text: string): string {
 
 async function writeShim(directory: string, name: string, script: string): Promise<string> {
   const path = join(directory, name);
-  await writeFile(path, `#!/bin/sh\nexec "${process.execPath}" "${script}" "$@"\n`);
-  await chmod(path, 0o755);
+  await writeExecutable(path, `#!/bin/sh\nexec "${process.execPath}" "${script}" "$@"\n`);
   return path;
 }
+
+/**
+ * Writes a script whole or not at all: another build of a project sharing
+ * the target directory may run it meanwhile.
+ */
+async function writeExecutable(path: string, text: string): Promise<void> {
+  if ((await readFile(path, 'utf8').catch(() => undefined)) === text) return;
+  const temporary = `${path}.${process.pid}.tmp`;
+  await writeFile(temporary, text, { mode: 0o755 });
+  await rename(temporary, path);
+}
+
+/**
+ * The object keeper (see `objectKeeperOf`): links each object argument
+ * (or copies it, across filesystems) into $IPBP_OBJECTS_TO, reading `@file`
+ * response files, which rustc writes one argument per line.
+ */
+const OBJECT_KEEPER_SCRIPT = `#!/bin/sh
+keep() {
+  case "$1" in
+    *.o) ln -f -- "$1" "$IPBP_OBJECTS_TO/" 2>/dev/null || cp -f -- "$1" "$IPBP_OBJECTS_TO/" || exit 1 ;;
+  esac
+}
+for arg; do
+  case "$arg" in
+    @*) while IFS= read -r line; do keep "$line"; done < "\${arg#@}" ;;
+    *) keep "$arg" ;;
+  esac
+done
+`;
 
 /** The rustc wrapper's records in a capture directory, one per crate compiled. */
 export function readRustcRecords(captureDir: string): Promise<RustcRecord[]> {

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { access, mkdir, readdir, rm, statfs } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { codegenOption, libraryFileStem, procMacroFileName, rlibFileName } from '../capture/capture-record.js';
+import { isCodegenUnitObject, libraryFileStem, LINKER_SHIM_ENV, OBJECTS_TO_ENV, objectKeeperOf, procMacroFileName, rlibFileName, withoutCodegenOption } from '../capture/capture-record.js';
 import { type CrateUnit, externPaths } from '../capture/crate-graph.js';
 import { UserError } from '../errors/user-error.js';
 
@@ -9,7 +9,7 @@ export interface CompiledCrate {
   readonly unit: CrateUnit;
   /** The new rlib of a library crate (its objects, and metadata for dependents). */
   readonly rlib: string | undefined;
-  /** Object files of a binary crate. */
+  /** The object files of the crate's codegen units (a library's are also in its rlib). */
   readonly objects: string[];
   /** What dependents' `--extern` names now: a library's new rlib, or a proc macro's new shared library (which the compiler loads; it is not program code). */
   readonly library: string | undefined;
@@ -28,70 +28,78 @@ export class CompileError extends Error {
 }
 
 /**
- * Replay rustc for one crate with the arguments cargo used, into a fresh
- * output directory. Libraries are rebuilt as rlibs (dependents need their
- * metadata); a proc macro as the shared library the compiler loads to expand
- * its dependents; the binary is compiled to objects only, never linked.
- * `rebuilt` maps each crate rebuilt earlier to its new library, so `--extern`
- * points at the new code (and a dependent expands the new macro).
+ * Replay rustc for one crate exactly as cargo ran it: the same arguments,
+ * output directory and incremental cache, so that the first replay finds
+ * the cache cargo's build just left, and a restart's cargo build finds the
+ * replays' (rustc discards its incremental cache when the output paths or
+ * emitted kinds change, and a crate then takes many times longer). Libraries
+ * come out as rlibs (dependents need their metadata), a proc macro as the
+ * shared library the compiler loads to expand its dependents. The binary is
+ * "linked" by ipbp's object keeper, which keeps the objects rustc made for
+ * the link in `objectsDir` and links nothing: the running binary's file
+ * stays as it is. `rebuilt` maps each crate rebuilt earlier to its new
+ * library, so `--extern` points at the new code (and a dependent expands
+ * the new macro).
  */
-export async function recompileCrate(unit: CrateUnit, outDir: string, rebuilt: ReadonlyMap<string, string>): Promise<CompiledCrate> {
-  await mkdir(outDir, { recursive: true });
-  // The directory is reused across rounds; objects of an earlier round must not be mistaken for this one's.
-  if (unit.isBinary) await Promise.all((await readdir(outDir)).filter((name) => name.endsWith('.o')).map((name) => rm(join(outDir, name), { force: true })));
-  const args = rewriteArgs(unit, outDir, rebuilt);
+export async function recompileCrate(unit: CrateUnit, objectsDir: string, rebuilt: ReadonlyMap<string, string>): Promise<CompiledCrate> {
+  const env = { ...unit.record.env };
+  let args = rewriteArgs(unit, rebuilt);
+  // Objects of an earlier round must not be mistaken for this one's.
+  await removeCodegenUnits(unit);
+  if (unit.isBinary) {
+    const linkerShim = unit.record.env[LINKER_SHIM_ENV];
+    if (!linkerShim) throw new UserError(`the recorded build of ${unit.name} names no linker wrapper`, 'build-files-missing', ['a fresh build records it again']);
+    await rm(objectsDir, { recursive: true, force: true });
+    await mkdir(objectsDir, { recursive: true });
+    args = [...withoutCodegenOption(args, 'linker'), '-C', `linker=${objectKeeperOf(linkerShim)}`];
+    env[OBJECTS_TO_ENV] = objectsDir;
+  } else if (!unit.isProcMacro) {
+    // The codegen units' objects stay beside the rlib, so the diff reads them as files (untracked: the incremental cache stays valid).
+    args = [...args, '-C', 'save-temps'];
+  }
   const missing = await missingLibraries(args, unit.record.cwd);
   if (missing.length > 0) {
     throw new UserError(`the build directory lost the libraries ${unit.name} is compiled against (was \`target/ipbp\` removed?)`, 'build-files-missing', missing.map((path) => `missing: ${path}`));
   }
   const started = performance.now();
-  const { code, killedBy, diagnostics } = await runRustc(unit.record.rustc, args, unit.record.cwd, unit.record.env);
+  const { code, killedBy, diagnostics } = await runRustc(unit.record.rustc, args, unit.record.cwd, env);
   const milliseconds = performance.now() - started;
   if (killedBy) {
     // A compiler that writes through memory-mapped files dies of a signal, not an error, when the disk fills up.
-    if (await isFull(outDir)) throw new UserError(`rustc died (${killedBy}) while compiling ${unit.name}: the disk holding ${outDir} is full`, 'disk-full', ['free some space and save again']);
+    if (await isFull(unit.outDir)) throw new UserError(`rustc died (${killedBy}) while compiling ${unit.name}: the disk holding ${unit.outDir} is full`, 'disk-full', ['free some space and save again']);
     throw new UserError(`rustc was killed (${killedBy}) while compiling ${unit.name}`, 'rustc-killed', ['save again to compile it again']);
   }
   if (code !== 0) throw new CompileError(unit.name, diagnostics);
-  if (unit.isBinary) {
-    const objects = (await readdir(outDir)).filter((name) => name.endsWith('.o')).sort().map((name) => join(outDir, name));
-    return { unit, rlib: undefined, objects, library: undefined, milliseconds };
-  }
-  if (unit.isProcMacro) return { unit, rlib: undefined, objects: [], library: join(outDir, procMacroFileName(unit.stem)), milliseconds };
-  const rlib = join(outDir, rlibFileName(unit.stem));
-  return { unit, rlib, objects: [], library: rlib, milliseconds };
+  if (unit.isProcMacro) return { unit, rlib: undefined, objects: [], library: join(unit.outDir, procMacroFileName(unit.stem)), milliseconds };
+  const objects = await codegenUnitsIn(unit.isBinary ? objectsDir : unit.outDir, unit.stem);
+  if (unit.isBinary) return { unit, rlib: undefined, objects, library: undefined, milliseconds };
+  const rlib = join(unit.outDir, rlibFileName(unit.stem));
+  return { unit, rlib, objects, library: rlib, milliseconds };
 }
 
-function rewriteArgs(unit: CrateUnit, outDir: string, rebuilt: ReadonlyMap<string, string>): string[] {
+/** The crate's own codegen units in `directory`; rustc also links objects of its own making (`symbols.o`), which are not the crate's code. */
+async function codegenUnitsIn(directory: string, stem: string): Promise<string[]> {
+  return (await readdir(directory))
+    .filter((name) => isCodegenUnitObject(stem, name))
+    .sort()
+    .map((name) => join(directory, name));
+}
+
+/** What `-C save-temps` left of an earlier round beside a library (objects and bitcode, named after the session that made them). */
+async function removeCodegenUnits(unit: CrateUnit): Promise<void> {
+  const prefix = `${unit.stem}.`;
+  const leftovers = (await readdir(unit.outDir).catch(() => [] as string[])).filter((name) => name.startsWith(prefix) && /\.rcgu\.(o|bc|no-opt\.bc)$/.test(name));
+  await Promise.all(leftovers.map((name) => rm(join(unit.outDir, name), { force: true })));
+}
+
+function rewriteArgs(unit: CrateUnit, rebuilt: ReadonlyMap<string, string>): string[] {
   const args: string[] = [];
   const input = unit.record.args;
   for (let i = 0; i < input.length; i++) {
     const arg = input[i]!;
-    if (arg === '--out-dir') {
-      args.push(arg, outDir);
-      i++;
-    } else if (arg.startsWith('--out-dir=')) {
-      args.push(`--out-dir=${outDir}`);
-    } else if (unit.isBinary && (arg === '--emit' || arg.startsWith('--emit='))) {
-      if (arg === '--emit') i++;
-      args.push('--emit=dep-info,obj');
-    } else if (arg === '--extern' && i + 1 < input.length) {
-      args.push(arg, redirectExtern(input[++i]!, rebuilt));
-    } else {
-      args.push(arg);
-    }
+    if (arg === '--extern' && i + 1 < input.length) args.push(arg, redirectExtern(input[++i]!, rebuilt));
+    else args.push(arg);
   }
-  // With `--emit=obj` and no explicit codegen-units, an incremental build
-  // falls back to one unit: no parallel codegen, no reuse of unchanged
-  // units. Ask for the 256 that cargo's incremental build got by default. A
-  // build that is not incremental (release) is partitioned as cargo's was
-  // only if left to rustc's default: an explicit count splits it otherwise,
-  // and what the optimizer inlines across units changes with the split.
-  if (unit.isBinary && codegenOption(input, 'codegen-units') === undefined && codegenOption(input, 'incremental') !== undefined) {
-    args.push('-C', 'codegen-units=256');
-  }
-  // Transitive lookups by crate hash must find the new metadata first.
-  for (const library of rebuilt.values()) args.push('-L', `dependency=${join(library, '..')}`);
   return args;
 }
 

@@ -39,38 +39,84 @@ export interface AtomIndex {
 const ATOM_SYMBOL_KINDS = new Set(['function', 'data', 'tls', 'label', 'unknown']);
 
 export function indexAtoms(objects: readonly ObjectFile[]): AtomIndex {
+  // A session diffs each build twice: as the new side, then as the running one.
+  const cached = indexes.get(objects);
+  if (cached) return cached;
   const atoms: Atom[] = [];
   const byName = new Map<string, Atom[]>();
   const bySection = new Map<Section, Atom[]>();
-  const bySymbol = new Map<ObjectFile, Map<number, Atom>>();
+  const bySymbol = new Map<ObjectFile, ReadonlyMap<number, Atom>>();
   const promoted = new Map<string, Atom>();
   for (const object of objects) {
-    const symbolAtoms = new Map<number, Atom>();
-    bySymbol.set(object, symbolAtoms);
-    for (const symbol of object.symbols) {
-      if (symbol.section === undefined || !ATOM_SYMBOL_KINDS.has(symbol.kind) || isMappingSymbol(object, symbol)) continue;
-      const section = object.sections[symbol.section];
-      if (!section || !isAtomSection(section)) continue;
-      const atom = makeAtom(object, section, symbol, symbol.name, symbol.offset, ownedExtent(object, section, symbol));
+    const own = atomsOf(object);
+    bySymbol.set(object, own.bySymbol);
+    for (const [section, list] of own.bySection) bySection.set(section, list);
+    for (const atom of own.atoms) {
       atoms.push(atom);
-      symbolAtoms.set(symbol.index, atom);
-      pushTo(bySection, section, atom);
       if (!atom.anonymous) pushTo(byName, atom.name, atom);
-      else if (symbol.binding !== 'local') promoted.set(atom.name, atom);
     }
-    for (const section of object.sections) {
-      if (!isAtomSection(section)) continue;
-      const list = bySection.get(section) ?? [];
-      list.sort((a, b) => a.offset - b.offset || Number(a.anonymous) - Number(b.anonymous));
-      const gaps = unnamedGaps(object, section, list);
-      if (gaps.length === 0) continue;
-      atoms.push(...gaps);
-      list.push(...gaps);
-      list.sort((a, b) => a.offset - b.offset || Number(a.anonymous) - Number(b.anonymous));
-      bySection.set(section, list);
-    }
+    for (const atom of own.promoted) promoted.set(atom.name, atom);
   }
-  return { objects, atoms, byName, bySection, bySymbol, promoted };
+  const index = { objects, atoms, byName, bySection, bySymbol, promoted };
+  indexes.set(objects, index);
+  return index;
+}
+
+/** Indexes by the list of objects they were made from (which no one changes once read). */
+const indexes = new WeakMap<readonly ObjectFile[], AtomIndex>();
+
+/** The atoms of one object, as every index holding it has them. */
+export function atomsOfObject(object: ObjectFile): readonly Atom[] {
+  return atomsOf(object).atoms;
+}
+
+/** What one object contributes to an index; it depends on that object alone. */
+interface ObjectAtoms {
+  readonly atoms: readonly Atom[];
+  readonly bySection: ReadonlyMap<Section, Atom[]>;
+  readonly bySymbol: ReadonlyMap<number, Atom>;
+  readonly promoted: readonly Atom[];
+}
+
+/**
+ * Kept for as long as the object is: a session indexes the same parsed
+ * objects again after each edit (all but the few codegen units rustc
+ * rewrote), and the atoms must stay the same instances, since fingerprints
+ * are cached by atom.
+ */
+const objectAtoms = new WeakMap<ObjectFile, ObjectAtoms>();
+
+function atomsOf(object: ObjectFile): ObjectAtoms {
+  const cached = objectAtoms.get(object);
+  if (cached) return cached;
+  const atoms: Atom[] = [];
+  const bySection = new Map<Section, Atom[]>();
+  const bySymbol = new Map<number, Atom>();
+  const promoted: Atom[] = [];
+  for (const symbol of object.symbols) {
+    if (symbol.section === undefined || !ATOM_SYMBOL_KINDS.has(symbol.kind) || isMappingSymbol(object, symbol)) continue;
+    const section = object.sections[symbol.section];
+    if (!section || !isAtomSection(section)) continue;
+    const atom = makeAtom(object, section, symbol, symbol.name, symbol.offset, ownedExtent(object, section, symbol));
+    atoms.push(atom);
+    bySymbol.set(symbol.index, atom);
+    pushTo(bySection, section, atom);
+    if (atom.anonymous && symbol.binding !== 'local') promoted.push(atom);
+  }
+  for (const section of object.sections) {
+    if (!isAtomSection(section)) continue;
+    const list = bySection.get(section) ?? [];
+    list.sort((a, b) => a.offset - b.offset || Number(a.anonymous) - Number(b.anonymous));
+    const gaps = unnamedGaps(object, section, list);
+    if (gaps.length === 0) continue;
+    atoms.push(...gaps);
+    list.push(...gaps);
+    list.sort((a, b) => a.offset - b.offset || Number(a.anonymous) - Number(b.anonymous));
+    bySection.set(section, list);
+  }
+  const result = { atoms, bySection, bySymbol, promoted };
+  objectAtoms.set(object, result);
+  return result;
 }
 
 /**

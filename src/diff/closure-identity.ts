@@ -1,4 +1,5 @@
-import type { Atom, AtomIndex } from './atoms.js';
+import type { ObjectFile } from '../object/model.js';
+import { type Atom, type AtomIndex, atomsOfObject } from './atoms.js';
 import { demangleWithoutHash } from './demangle/index.js';
 import type { Fingerprinter } from './fingerprint.js';
 import { namedReferrers } from './referrers.js';
@@ -31,9 +32,20 @@ export interface ClosureIdentity {
  * never for an edit of the old one: redirecting it would make every closure
  * created before the edit run another closure's body.
  */
-export function closureIdentity(oldIndex: AtomIndex, newIndex: AtomIndex, oldPrints: Fingerprinter, newPrints: Fingerprinter): ClosureIdentity {
-  const oldGroups = numberedGroups(oldIndex, oldPrints);
-  const newGroups = numberedGroups(newIndex, newPrints);
+export function closureIdentity(
+  oldIndex: AtomIndex,
+  newIndex: AtomIndex,
+  oldPrints: Fingerprinter,
+  newPrints: Fingerprinter,
+  /** Objects both builds share, unchanged: a parent all of whose numbered items lie in them has nothing to pair. */
+  shared: ReadonlySet<ObjectFile> = new Set(),
+): ClosureIdentity {
+  const parents = new Set<string>();
+  for (const index of [oldIndex, newIndex]) {
+    for (const object of index.objects) if (!shared.has(object)) for (const item of numberedItemsOf(object)) parents.add(item.parent);
+  }
+  const oldGroups = numberedGroups(oldIndex, oldPrints, parents);
+  const newGroups = numberedGroups(newIndex, newPrints, parents);
   const seeds = new Set<string>();
   const oldCodeKept: string[] = [];
   for (const [parent, after] of newGroups) {
@@ -66,18 +78,38 @@ export function closureIdentity(oldIndex: AtomIndex, newIndex: AtomIndex, oldPri
 /** A demangled path that names a closure, an async block or a coroutine. */
 const NUMBERED_ITEM = /\{\{closure\}\}|\{(?:closure|async_block|async_fn|coroutine)#\d+\}/;
 
-/** The numbered functions of a build, by parent (the path with the numbers taken out): name -> fingerprint. */
-function numberedGroups(index: AtomIndex, prints: Fingerprinter): Map<string, Map<string, string>> {
+/** The numbered functions of a build whose parent is one of `parents`, by parent (the path with the numbers taken out): name -> fingerprint. */
+function numberedGroups(index: AtomIndex, prints: Fingerprinter, parents: ReadonlySet<string>): Map<string, Map<string, string>> {
   const groups = new Map<string, Map<string, string>>();
-  for (const [name, atoms] of index.byName) {
-    const atom = atoms[0]!;
-    if (atom.category !== 'function') continue;
-    const path = demangleWithoutHash(name);
-    if (!NUMBERED_ITEM.test(path)) continue;
-    const parent = path.replace(/#\d+\}/g, '}');
-    let group = groups.get(parent);
-    if (!group) groups.set(parent, (group = new Map()));
-    group.set(name, prints.fingerprint(atom));
+  for (const object of index.objects) {
+    for (const { atom, parent } of numberedItemsOf(object)) {
+      if (!parents.has(parent)) continue;
+      let group = groups.get(parent);
+      if (!group) groups.set(parent, (group = new Map()));
+      // The first copy of a name stands for it, as in the index.
+      if (!group.has(atom.name)) group.set(atom.name, prints.fingerprint(index.byName.get(atom.name)![0]!));
+    }
   }
   return groups;
+}
+
+interface NumberedItem {
+  readonly atom: Atom;
+  readonly parent: string;
+}
+
+/** Demangling every name is the costly part, and an object's numbered items stay what they are. */
+const numberedItems = new WeakMap<ObjectFile, readonly NumberedItem[]>();
+
+function numberedItemsOf(object: ObjectFile): readonly NumberedItem[] {
+  const cached = numberedItems.get(object);
+  if (cached) return cached;
+  const items: NumberedItem[] = [];
+  for (const atom of atomsOfObject(object)) {
+    if (atom.anonymous || atom.category !== 'function') continue;
+    const path = demangleWithoutHash(atom.name);
+    if (NUMBERED_ITEM.test(path)) items.push({ atom, parent: path.replace(/#\d+\}/g, '}') });
+  }
+  numberedItems.set(object, items);
+  return items;
 }

@@ -59,7 +59,12 @@ export function diffObjects(oldObjects: readonly ObjectFile[], newObjects: reado
   const addedAtoms: Atom[] = [];
   const removed: Atom[] = [];
 
-  for (const [name, newAtoms] of newIndex.byName) {
+  // Objects both builds hold as one parsed instance (rustc rewrote only the
+  // codegen units an edit touched) cannot hold a change, and their atoms'
+  // digests are shared: only the names of the other objects are compared.
+  const shared = sharedObjects(oldIndex, newIndex, oldFingerprints, newFingerprints);
+  for (const name of namesOutside(newIndex, shared)) {
+    const newAtoms = newIndex.byName.get(name)!;
     const oldAtoms = oldIndex.byName.get(name);
     const representative = newAtoms[0]!;
     if (!oldAtoms) {
@@ -70,14 +75,14 @@ export function diffObjects(oldObjects: readonly ObjectFile[], newObjects: reado
       changedAtoms.push(representative);
     }
   }
-  for (const [name, oldAtoms] of oldIndex.byName) {
-    if (!newIndex.byName.has(name)) removed.push(oldAtoms[0]!);
+  for (const name of namesOutside(oldIndex, shared)) {
+    if (!newIndex.byName.has(name)) removed.push(oldIndex.byName.get(name)![0]!);
   }
 
   const renamed = pairRenamed(removed, addedAtoms, oldFingerprints, newFingerprints);
   const oldIgnoringLines = new Fingerprinter(oldIndex, true);
   const newIgnoringLines = new Fingerprinter(newIndex, true);
-  const closures = closureIdentity(oldIndex, newIndex, oldIgnoringLines, newIgnoringLines);
+  const closures = closureIdentity(oldIndex, newIndex, oldIgnoringLines, newIgnoringLines, shared);
   const movedAtoms = new Set(
     changedAtoms.filter((atom) => fingerprintSet(oldIgnoringLines, oldIndex.byName.get(atom.name)!) === fingerprintSet(newIgnoringLines, newIndex.byName.get(atom.name)!)),
   );
@@ -100,6 +105,27 @@ export function diffObjects(oldObjects: readonly ObjectFile[], newObjects: reado
     movedAtoms,
     ignoringLines: { old: oldIgnoringLines, new: newIgnoringLines },
   };
+}
+
+/**
+ * The parsed objects both indexes hold, when their digests do not depend on
+ * the rest of the index (see `Fingerprinter.isShared`); none otherwise.
+ */
+function sharedObjects(oldIndex: AtomIndex, newIndex: AtomIndex, oldPrints: Fingerprinter, newPrints: Fingerprinter): ReadonlySet<ObjectFile> {
+  if (!oldPrints.isShared || !newPrints.isShared) return new Set();
+  const old = new Set(oldIndex.objects);
+  return new Set(newIndex.objects.filter((object) => old.has(object)));
+}
+
+/** The names `index` gives atoms of objects outside `shared`, in index order, each once. */
+function namesOutside(index: AtomIndex, shared: ReadonlySet<ObjectFile>): Iterable<string> {
+  if (shared.size === 0) return index.byName.keys();
+  const names = new Set<string>();
+  for (const object of index.objects) {
+    if (shared.has(object)) continue;
+    for (const atom of index.bySymbol.get(object)?.values() ?? []) if (!atom.anonymous) names.add(atom.name);
+  }
+  return names;
 }
 
 /**

@@ -11,7 +11,7 @@ import { type ResolvedTarget, resolveTarget } from './target-identity.js';
  * that points back) are cut with the distance to the atom already on the stack.
  */
 export class Fingerprinter {
-  private readonly done = new Map<Atom, string>();
+  private readonly done: Map<Atom, string> | WeakMap<Atom, string>;
   private readonly stack: Atom[] = [];
 
   /**
@@ -22,8 +22,18 @@ export class Fingerprinter {
     private readonly index: AtomIndex,
     private readonly ignoringLines = false,
     /** How digests are made; tests pass a weak one to show that equal digests are never taken on trust. */
-    private readonly newHasher: () => Hasher = () => new Hasher(),
-  ) {}
+    private readonly newHasher: () => Hasher = defaultHasher,
+  ) {
+    this.done = newHasher === defaultHasher && index.promoted.size === 0 ? SHARED_DIGESTS[ignoringLines ? 1 : 0] : new Map();
+  }
+
+  /**
+   * Whether an atom's fingerprint is the same in every index that holds its
+   * object: then builds that share parsed objects share their digests.
+   */
+  get isShared(): boolean {
+    return this.done instanceof WeakMap;
+  }
 
   fingerprint(atom: Atom): string {
     const cached = this.done.get(atom);
@@ -82,6 +92,22 @@ export class Fingerprinter {
     hasher.bigint(target.addend);
   }
 }
+
+function defaultHasher(): Hasher {
+  return new Hasher();
+}
+
+/**
+ * Digests by atom, for every index with no promoted locals. An atom's
+ * fingerprint then depends on its own object alone: named targets count by
+ * name, and anonymous ones are the object's own (a cycle among them is
+ * walked from the same entry every time, since the first walk's digests
+ * stay). A promoted local (`….llvm.<n>`, ThinLTO) is resolved through the
+ * whole index, which is why such indexes keep digests of their own. Atoms
+ * are kept by their parsed objects, so a digest lives as long as an index
+ * that can ask for it.
+ */
+const SHARED_DIGESTS = [new WeakMap<Atom, string>(), new WeakMap<Atom, string>()] as const;
 
 /**
  * A `core::panic::Location` rustc emitted for a panic site or

@@ -11,13 +11,10 @@ import { demangleWithoutHash } from '../diff/demangle/index.js';
  * loses nothing, where a restart would lose the app's state.
  */
 export class CallsiteStatics {
-  private readonly functionPaths: ReadonlySet<string>;
+  /** Every function's path: made on the first question, which most edits (code only) never ask. */
+  private functionPaths: ReadonlySet<string> | undefined;
 
-  constructor(index: AtomIndex) {
-    const paths = new Set<string>();
-    for (const [name, atoms] of index.byName) if (atoms[0]!.category === 'function') paths.add(demangleWithoutHash(name));
-    this.functionPaths = paths;
-  }
+  constructor(private readonly index: AtomIndex) {}
 
   has(symbol: string): boolean {
     const segments = pathSegments(demangleWithoutHash(symbol));
@@ -25,9 +22,16 @@ export class CallsiteStatics {
     for (let end = segments.length; end > 1; end--) {
       if (!segments[end - 1]!.startsWith('__')) continue;
       const parent = segments.slice(0, end - 1).join('::');
-      if (/\{\{closure\}\}|\{closure#\d+\}/.test(parent) || this.functionPaths.has(parent)) return true;
+      if (/\{\{closure\}\}|\{closure#\d+\}/.test(parent) || this.paths().has(parent)) return true;
     }
     return false;
+  }
+
+  private paths(): ReadonlySet<string> {
+    if (this.functionPaths) return this.functionPaths;
+    const paths = new Set<string>();
+    for (const [name, atoms] of this.index.byName) if (atoms[0]!.category === 'function') paths.add(demangleWithoutHash(name));
+    return (this.functionPaths = paths);
   }
 }
 

@@ -1,4 +1,5 @@
-import type { AtomIndex } from '../diff/atoms.js';
+import { type Atom, type AtomIndex, atomsOfObject } from '../diff/atoms.js';
+import type { ObjectFile } from '../object/model.js';
 import type { Diff } from '../diff/compare.js';
 import { demangleWithoutHash, withoutLlvmSuffix } from '../diff/demangle/index.js';
 import { relocationsWithin } from '../diff/fingerprint.js';
@@ -63,8 +64,22 @@ export function judgeVtables(diff: Diff, layoutChangedTypes: readonly string[], 
  * least one past the header: what rustc emits for each (type, trait) pair.
  */
 export function vtablesOf(index: AtomIndex, pointerBytes: number): Vtable[] {
+  // With no promoted locals, an object's vtables depend on that object alone, and a session asks again after every edit.
+  if (index.promoted.size > 0) return findVtables(index, index.atoms, pointerBytes);
+  return index.objects.flatMap((object) => {
+    const cached = vtablesByObject.get(object);
+    if (cached?.pointerBytes === pointerBytes) return cached.vtables;
+    const vtables = findVtables(index, atomsOfObject(object), pointerBytes);
+    vtablesByObject.set(object, { pointerBytes, vtables });
+    return vtables;
+  });
+}
+
+const vtablesByObject = new WeakMap<ObjectFile, { readonly pointerBytes: number; readonly vtables: Vtable[] }>();
+
+function findVtables(index: AtomIndex, atoms: readonly Atom[], pointerBytes: number): Vtable[] {
   const vtables: Vtable[] = [];
-  for (const atom of index.atoms) {
+  for (const atom of atoms) {
     if (!atom.anonymous || atom.category !== 'data') continue;
     const relocations = relocationsWithin(atom);
     if (relocations.length === 0) continue;

@@ -1,7 +1,7 @@
 import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import type { CapturedBuild } from '../capture/capture.js';
-import { codegenOption, depInfoFileName, type RustcRecord, rlibFileName } from '../capture/capture-record.js';
+import { codegenOption, isCodegenUnitObject, type RustcRecord, rlibFileName } from '../capture/capture-record.js';
 import { affectedCrates, type CrateUnit } from '../capture/crate-graph.js';
 import { readDepInfo } from '../capture/dep-info.js';
 import { CompileError, type CompiledCrate, recompileCrate } from '../compile/recompile.js';
@@ -10,7 +10,7 @@ import { type Diff, diffObjects } from '../diff/compare.js';
 import { demangleWithoutHash } from '../diff/demangle/index.js';
 import type { ElfImage } from '../object/elf/image.js';
 import type { ObjectFile } from '../object/model.js';
-import { readObjectPath, readObjects } from '../object/read.js';
+import { archiveMemberName, readObjectFilesReusing, readObjectPath, readObjects } from '../object/read.js';
 import { linkPatch } from '../patch/link.js';
 import { LibraryIndex } from '../patch/library-index.js';
 import { LiveSymbols, type PatchSymbol } from '../patch/live-symbols.js';
@@ -185,8 +185,9 @@ export class Patcher {
     for (const crate of compiled) {
       // A proc macro's code runs in the compiler only: what changed is in its dependents' expansions, diffed with them.
       if (crate.unit.isProcMacro) continue;
-      const objects = crate.rlib ? await readObjectPath(crate.rlib) : (await Promise.all(crate.objects.map((path) => readObjectPath(path)))).flat();
-      diffs.push({ unit: crate.unit, diff: diffObjects(this.baselines.get(crate.unit.key) ?? [], objects), objects });
+      const baseline = this.baselines.get(crate.unit.key) ?? [];
+      const objects = await readObjectFilesReusing(crate.objects, baseline);
+      diffs.push({ unit: crate.unit, diff: diffObjects(baseline, objects), objects });
     }
     let diffMs = performance.now() - diffStart;
     const nothingChanged = diffs.every(({ diff }) => diff.changedAtoms.length === 0 && diff.addedAtoms.length === 0);
@@ -291,6 +292,8 @@ export class Patcher {
       moved: plan.moved.map(demangleWithoutHash),
       notes,
       ms: { compile: round(compileMs), diff: round(diffMs), link: round(linkMs), load: round(loadMs), total: round(total) },
+      // rustc's wall time per crate, in build order: which crate an edit's compile time goes to.
+      compiled: compiled.map((crate) => ({ crate: crate.unit.name, ms: round(crate.milliseconds) })),
       pids,
     });
     return true;
@@ -349,7 +352,9 @@ export class Patcher {
         this.baselines.set(unit.key, objects);
       } else if (!unit.isProcMacro) {
         // (A proc macro has no baseline: nothing of it is in the program.)
-        this.baselines.set(unit.key, await readObjectPath(this.baselineRlib(unit)));
+        // Its codegen units, as a recompile gives them: native code a build script bundled into the rlib is not the crate's to patch.
+        const members = await readObjectPath(this.baselineRlib(unit));
+        this.baselines.set(unit.key, members.filter((object) => isCodegenUnitObject(unit.stem, archiveMemberName(object.path))));
       }
       this.sources.set(unit.key, new Set((await readDepInfo(unit.depInfoPath)).map((file) => resolve(unit.record.cwd, file))));
     }
@@ -393,9 +398,7 @@ export class Patcher {
     const compiled: CompiledCrate[] = [];
     for (const unit of affected) {
       this.unadopted.add(unit.key);
-      // Always the same directory per crate: rustc tracks the output path, and
-      // a new one each round would throw away its incremental cache.
-      const crate = await recompileCrate(unit, join(this.sessionDir, 'build', unit.key.replace(':', '-')), rebuilt).catch((error: unknown) => {
+      const crate = await recompileCrate(unit, join(this.sessionDir, 'objects', unit.key.replace(':', '-')), rebuilt).catch((error: unknown) => {
         // What the running program was built against is gone: only a fresh build can bring it back.
         if (error instanceof UserError && error.code === 'build-files-missing') throw new UnpatchableChange([{ reason: error.message, details: `${error.causes.join(', ')}; a fresh build makes them again` }]);
         throw error;
@@ -433,10 +436,8 @@ export class Patcher {
   }
 
   private async refreshSources(crate: CompiledCrate): Promise<void> {
-    const outDir = join(crate.library ?? crate.objects[0] ?? '', '..');
-    const depInfo = join(outDir, depInfoFileName(crate.unit.stem));
     try {
-      const files = await readDepInfo(depInfo);
+      const files = await readDepInfo(crate.unit.depInfoPath);
       this.sources.set(crate.unit.key, new Set(files.map((file) => resolve(crate.unit.record.cwd, file))));
     } catch {
       // Keep the previous list; the next successful build refreshes it.

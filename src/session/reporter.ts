@@ -19,6 +19,8 @@ export type SessionEvent =
       /** What the judges want the user to know about this patch. */
       notes: string[];
       ms: { compile: number; diff: number; link: number; load: number; total: number };
+      /** rustc's wall time for each crate compiled, in build order. */
+      compiled: Array<{ crate: string; ms: number }>;
       pids: number[];
     }
   | { event: 'no-change'; files: string[] }

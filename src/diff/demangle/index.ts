@@ -26,10 +26,18 @@ export function demangle(symbol: string): string {
  * different piece of code.
  */
 export function demangleWithoutHash(symbol: string): string {
+  const cached = conciseNames.get(symbol);
+  if (cached !== undefined) return cached;
   const withoutSuffix = withoutLlvmSuffix(symbol);
-  const readable = render(withoutSuffix, 'concise');
-  return readable === null ? withoutSuffix : readable;
+  const readable = render(withoutSuffix, 'concise') ?? withoutSuffix;
+  // Each edit's diff and judges ask again for the names of a whole program; a long session must not grow without bound.
+  if (conciseNames.size >= MAX_REMEMBERED_NAMES) conciseNames.clear();
+  conciseNames.set(symbol, readable);
+  return readable;
 }
+
+const conciseNames = new Map<string, string>();
+const MAX_REMEMBERED_NAMES = 1 << 20;
 
 /** True for symbols this module can demangle (legacy `_ZN…E` or v0 `_R…`, with or without Mach-O's extra `_`). */
 export function isRustSymbol(symbol: string): boolean {
