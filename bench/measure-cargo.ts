@@ -1,6 +1,6 @@
 import { copyFile, mkdir, rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import type { BenchApp } from './apps.js';
+import type { ExampleApp } from './apps.js';
 import { type CallCost, callCost } from './support/call-cost.js';
 import { cargoBuild } from './support/cargo-build.js';
 import { revisionSeen, started, warmUp } from './support/observe.js';
@@ -23,9 +23,12 @@ export interface CargoResult {
   /** The app without ipbp's agent, for comparison. */
   readonly rssBytes: number;
   readonly callCost?: CallCost;
-  /** Copies of the first build's rlibs, and the last build's rlibs (after every edit), for the diff throughput. */
-  readonly rlibsBefore: string[];
-  readonly rlibsAfter: string[];
+  /**
+   * Copies of the first build's rlibs, and the last build's rlibs (after
+   * every edit), for the diff throughput; the crates.io apps leave them out.
+   */
+  readonly rlibsBefore?: string[];
+  readonly rlibsAfter?: string[];
 }
 
 const BUILD_TIMEOUT_MS = 5 * 60_000;
@@ -36,7 +39,7 @@ const BUILD_TIMEOUT_MS = 5 * 60_000;
  * new one, and wait for the same observable point as under ipbp.
  * `firstRevision` is the `[rev N]` the sources hold now.
  */
-export async function measureCargo(app: BenchApp, directory: string, targetDirectory: string, firstRevision: number, log: (line: string) => void): Promise<CargoResult> {
+export async function measureCargo(app: ExampleApp, directory: string, targetDirectory: string, firstRevision: number, log: (line: string) => void): Promise<CargoResult> {
   // Untimed: the workspace crates were last built through ipbp's wrapper, which cargo sees as a change.
   const first = await cargoBuild(directory, targetDirectory);
   const rlibsBefore = await snapshot(first.rlibs, join(targetDirectory, 'bench-rlibs-before'));

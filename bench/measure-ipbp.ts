@@ -1,5 +1,5 @@
 import { dirname } from 'node:path';
-import type { BenchApp } from './apps.js';
+import type { ExampleApp } from './apps.js';
 import { type CallCost, callCost } from './support/call-cost.js';
 import { IpbpSession, type PatchStages } from './support/ipbp-session.js';
 import { revisionSeen, started, warmUp } from './support/observe.js';
@@ -24,6 +24,13 @@ export interface MemoryPoint {
   readonly patchLibraryBytes: number;
 }
 
+/** The session directory's size, taken before the session ends and removes it. */
+export interface SessionDisk {
+  readonly patchLibraryBytes: number;
+  readonly patchLibraries: number;
+  readonly sessionDirectoryBytes: number;
+}
+
 export interface IpbpResult {
   /** `ipbp run` to the app's first output: the recorded cargo build, agent, start. */
   readonly startMs: number;
@@ -31,10 +38,16 @@ export interface IpbpResult {
   readonly edits: IpbpEdit[];
   readonly rssBeforeBytes: number;
   readonly memory: MemoryPoint[];
-  readonly disk: { readonly patchLibraryBytes: number; readonly patchLibraries: number; readonly sessionDirectoryBytes: number };
+  readonly disk: SessionDisk & {
+    /** `<target>/ipbp` after the session: ipbp's own build of the program and its dependencies, wrappers, session records. */
+    readonly targetIpbpBytes: number;
+  };
   /** Small app only: before any patch of `mix_patched`, and after one. */
   readonly callCost?: { readonly beforePatch: CallCost; readonly afterPatch: CallCost };
 }
+
+/** What a session measures itself; the target directory is measured once it has ended. */
+export type SessionResult = Omit<IpbpResult, 'disk'> & { readonly disk: SessionDisk };
 
 const START_TIMEOUT_MS = 15 * 60_000;
 const EDIT_TIMEOUT_MS = 3 * 60_000;
@@ -54,7 +67,11 @@ const MIX_PATCHED = {
  * each timed from the write to the new behaviour seen by the benchmark,
  * with ipbp's own stage times, and the app's RSS at the checkpoints.
  */
-export async function measureIpbp(app: BenchApp, directory: string, log: (line: string) => void): Promise<IpbpResult> {
+export async function measureIpbp(app: ExampleApp, directory: string, log: (line: string) => void): Promise<IpbpResult> {
+  return withTargetDisk(await runSession(app, directory, log));
+}
+
+async function runSession(app: ExampleApp, directory: string, log: (line: string) => void): Promise<SessionResult> {
   const launchedAt = performance.now();
   const session = await IpbpSession.start(directory, app.args);
   try {
@@ -72,8 +89,7 @@ export async function measureIpbp(app: BenchApp, directory: string, log: (line: 
 
     const edits: IpbpEdit[] = [];
     const memory: MemoryPoint[] = [];
-    // The last patch is always a checkpoint, for an app given fewer than 100.
-    const checkpoints = new Set([...MEMORY_CHECKPOINTS.filter((n) => n < app.patches), app.patches]);
+    const checkpoints = memoryCheckpoints(app.patches);
     for (let revision = 1; revision <= app.patches; revision++) {
       const seen = revisionSeen(app, session.output, port, revision, EDIT_TIMEOUT_MS);
       const editedAt = await bumpRevision(directory, app.editFile, revision);
@@ -107,9 +123,7 @@ export async function measureIpbp(app: BenchApp, directory: string, log: (line: 
       costs = { beforePatch: costBefore, afterPatch: await callCost(session) };
     }
 
-    // The session directory goes away with the session: measure it first.
-    const libraries = await filesBelow(sessionDirectory, isPatchLibrary);
-    const disk = { patchLibraryBytes: libraries.bytes, patchLibraries: libraries.files, sessionDirectoryBytes: (await filesBelow(sessionDirectory)).bytes };
+    const disk = await sessionDisk(sessionDirectory);
     return { startMs, binary, edits, rssBeforeBytes, memory, disk, ...(costs ? { callCost: costs } : {}) };
   } catch (error) {
     log(session.stderrTail());
@@ -119,8 +133,25 @@ export async function measureIpbp(app: BenchApp, directory: string, log: (line: 
   }
 }
 
-function isPatchLibrary(name: string): boolean {
+/** After how many patches the RSS is read; the last patch always, for an app given fewer than 100. */
+export function memoryCheckpoints(patches: number): Set<number> {
+  return new Set([...MEMORY_CHECKPOINTS.filter((n) => n < patches), patches]);
+}
+
+export function isPatchLibrary(name: string): boolean {
   return name.endsWith('.so');
+}
+
+/** The session directory goes away with the session: measure it before the session ends. */
+export async function sessionDisk(sessionDirectory: string): Promise<SessionDisk> {
+  const libraries = await filesBelow(sessionDirectory, isPatchLibrary);
+  return { patchLibraryBytes: libraries.bytes, patchLibraries: libraries.files, sessionDirectoryBytes: (await filesBelow(sessionDirectory)).bytes };
+}
+
+/** Adds what ipbp leaves in the target directory once the session has ended (before any plain `cargo build` adds to it). */
+export async function withTargetDisk(result: SessionResult): Promise<IpbpResult> {
+  const targetIpbpBytes = (await filesBelow(targetDirectoryOf(result.binary))).bytes;
+  return { ...result, disk: { ...result.disk, targetIpbpBytes } };
 }
 
 /** The target directory the session built into (`<target>/debug/<binary>`). */

@@ -50,6 +50,8 @@ export function renderReport(report: Report): string {
       ]),
     ),
   );
+  const published = apps.filter((app) => app.source === 'crates.io');
+  for (const app of published) out.push(`  ${app.app}: ${app.description}`);
   out.push('');
 
   out.push("ipbp's stages from its events (ms, median [min–max]); overhead = total − compile");
@@ -69,11 +71,11 @@ export function renderReport(report: Report): string {
     '',
   );
 
-  out.push('Memory and disk (RSS from /proc/<pid>/status; patches: the .so files in the session directory)');
+  out.push('Memory and disk (RSS from /proc/<pid>/status; patches: the .so files in the session directory; target/ipbp: bytes of `<target>/ipbp` after the session)');
   const checkpoints = [...new Set(apps.flatMap((app) => app.memory.points.map((point) => point.patches)))].sort((a, b) => a - b);
   out.push(
     table(
-      ['app', 'plain RSS', 'ipbp RSS before', ...checkpoints.map((n) => `after ${n}: RSS (+growth / patches)`), 'disk: .so files', 'session dir'],
+      ['app', 'plain RSS', 'ipbp RSS before', ...checkpoints.map((n) => `after ${n}: RSS (+growth / patches)`), 'disk: .so files', 'session dir', 'target/ipbp'],
       apps.map((app) => [
         app.app,
         mb(app.memory.plainRssBytes),
@@ -84,9 +86,12 @@ export function renderReport(report: Report): string {
         }),
         `${mb(app.memory.disk.patchLibraryBytes)} in ${app.memory.disk.patchLibraries}`,
         mb(app.memory.disk.sessionDirectoryBytes),
+        mb(app.memory.disk.targetIpbpBytes),
       ]),
     ),
   );
+  // The figure is the whole directory: ipbp's build of the program and its dependencies, the plain builds that share it, session records.
+  if (published.length > 0) out.push('  target/ipbp of the crates.io apps: the corpus target directory, shared by every corpus project and these apps');
   out.push('');
 
   const costs = apps.filter((app) => app.callCost);

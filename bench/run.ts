@@ -1,14 +1,16 @@
 /**
  * The benchmark suite (issue 5): patch latency of ipbp against `cargo build`
- * plus a restart, side by side, on three apps (examples/bench-small,
- * bench-medium, bench-server), plus memory, call cost and diff throughput.
+ * plus a restart, side by side, on three apps of its own (examples/bench-small,
+ * bench-medium, bench-server) and two published on crates.io (mini-redis,
+ * tiny-serve, laid out by the corpus), plus memory, disk, call cost and diff
+ * throughput.
  *
  *   npm run bench        # = npm run build && node dist/bench/run.js
  *
  * Prints a table and writes the same figures, with every raw measurement,
  * to bench/results/latest.json. It only measures: nothing here fails on a
  * slow figure. For a quick look, the environment can cut it down:
- * IPBP_BENCH_APPS=small,server  IPBP_BENCH_PATCHES=10  IPBP_BENCH_CARGO_RUNS=5
+ * IPBP_BENCH_APPS=small,server,mini-redis  IPBP_BENCH_PATCHES=10  IPBP_BENCH_CARGO_RUNS=5
  * (RSS after 100 patches needs IPBP_BENCH_PATCHES ≥ 100, the default). Such a
  * run writes its JSON to the temp directory, not to bench/results/.
  */
@@ -16,10 +18,11 @@ import { spawnSync } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import { APPS, type BenchApp } from './apps.js';
+import { APPS, type BenchApp, type ExampleApp } from './apps.js';
 import { type CargoResult, measureCargo } from './measure-cargo.js';
 import { type DiffThroughput, measureDiffThroughput } from './measure-diff.js';
 import { type IpbpResult, measureIpbp, targetDirectoryOf } from './measure-ipbp.js';
+import { measureRealApp } from './measure-real.js';
 import { type CorpusThroughput, renderReport } from './report.js';
 import { closeProbes } from './support/http-probe.js';
 import { ROOT, freshWorkCopy, lockWorkCopies } from './support/work-copy.js';
@@ -74,18 +77,26 @@ interface AppRun {
   readonly seconds: number;
 }
 
-async function benchApp(app: BenchApp): Promise<{ run: AppRun; diff: DiffThroughput | undefined }> {
-  const started = performance.now();
+interface Measured {
+  readonly ipbp: IpbpResult;
+  readonly cargo: CargoResult;
+  readonly diff?: DiffThroughput;
+}
+
+async function measureExample(app: ExampleApp): Promise<Measured> {
   log(`== ${app.name} (examples/${app.example}: ${app.description})`);
   const directory = await freshWorkCopy(app.example);
   log(`  work copy ${directory}; ${app.patches} patches under ipbp, then ${app.cargoRuns} × cargo build + restart`);
   const ipbp = await measureIpbp(app, directory, log);
   const cargo = await measureCargo(app, directory, targetDirectoryOf(ipbp.binary), app.patches, log);
-  let diff: DiffThroughput | undefined;
-  if (app.name === 'medium') {
-    log('  diff throughput on the medium app’s rlibs…');
-    diff = await measureDiffThroughput(cargo.rlibsBefore, cargo.rlibsAfter);
-  }
+  if (app.name !== 'medium' || !cargo.rlibsBefore || !cargo.rlibsAfter) return { ipbp, cargo };
+  log('  diff throughput on the medium app’s rlibs…');
+  return { ipbp, cargo, diff: await measureDiffThroughput(cargo.rlibsBefore, cargo.rlibsAfter) };
+}
+
+async function benchApp(app: BenchApp): Promise<{ run: AppRun; diff: DiffThroughput | undefined }> {
+  const started = performance.now();
+  const { ipbp, cargo, diff }: Measured = app.source === 'example' ? await measureExample(app) : await measureRealApp(app, log);
   const summary = summarize(app, ipbp, cargo);
   return { run: { app, ipbp, cargo, summary, seconds: (performance.now() - started) / 1000 }, diff };
 }
@@ -128,7 +139,7 @@ async function main(): Promise<void> {
     summary: apps,
     targets,
     diffThroughput: { mediumApp: mediumDiff, corpus: corpusDiff },
-    raw: runs.map((run) => ({ app: run.app, seconds: run.seconds, ipbp: { ...run.ipbp, binary: basename(run.ipbp.binary) }, cargo: { ...run.cargo, rlibsBefore: run.cargo.rlibsBefore.length, rlibsAfter: run.cargo.rlibsAfter.length } })),
+    raw: runs.map((run) => ({ app: run.app, seconds: run.seconds, ipbp: { ...run.ipbp, binary: basename(run.ipbp.binary) }, cargo: { ...run.cargo, rlibsBefore: run.cargo.rlibsBefore?.length, rlibsAfter: run.cargo.rlibsAfter?.length } })),
   };
   // Tenths of a millisecond are plenty, thousandths for the ns call costs; the timer's fifteen digits are noise.
   const rounded = (_key: string, value: unknown): unknown => {

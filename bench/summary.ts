@@ -8,6 +8,8 @@ import { spread, type Spread } from './support/stats.js';
 /** What the report says about one app, derived from the raw measurements. */
 export interface AppSummary {
   readonly app: BenchApp['name'];
+  /** The own example apps, or programs published on crates.io by other people. */
+  readonly source: BenchApp['source'];
   readonly description: string;
   /** Edits under ipbp, after the first (cold: the session's first diff, JIT warm-up) one. */
   readonly ipbp: {
@@ -55,6 +57,7 @@ export function summarize(app: BenchApp, ipbp: IpbpResult, cargo: CargoResult): 
   const cargoMedian = spread(cargo.edits.map((edit) => edit.editToBehaviourMs));
   return {
     app: app.name,
+    source: app.source,
     description: app.description,
     ipbp: {
       edits: ipbp.edits.length,
@@ -101,6 +104,8 @@ export interface TargetCheck {
   readonly met: boolean;
 }
 
+const SPEED_UP_TARGET: Readonly<Record<BenchApp['source'], number>> = { example: 2, 'crates.io': 1.5 };
+
 /** Issue 5's targets against the figures; a miss is reported, never hidden. */
 export function checkTargets(apps: readonly AppSummary[]): TargetCheck[] {
   const checks: TargetCheck[] = [];
@@ -111,8 +116,9 @@ export function checkTargets(apps: readonly AppSummary[]): TargetCheck[] {
     }
     const beyond = app.ipbp.beyondRustcMs.median;
     checks.push({ target: `${app.app}: edit → new behaviour within 15 ms of rustc's wall time`, measured: `+${ms(beyond)}`, met: beyond <= 15 });
-    // The issue expects ≥ 2× on the server, and more where linking or start-up is heavier.
-    checks.push({ target: `${app.app}: ≥ 2× faster than cargo build + restart`, measured: `${app.speedUp.toFixed(1)}×`, met: app.speedUp >= 2 });
+    // The issue expects ≥ 2× on its own apps (more where linking or start-up is heavier), ≥ 1.5× on real-world ones.
+    const speedUp = SPEED_UP_TARGET[app.source];
+    checks.push({ target: `${app.app}: ≥ ${speedUp}× faster than cargo build + restart`, measured: `${app.speedUp.toFixed(1)}×`, met: app.speedUp >= speedUp });
     const last = app.memory.points[app.memory.points.length - 1];
     if (last) {
       checks.push({

@@ -16,12 +16,13 @@ interface ArtifactMessage {
 /**
  * A plain `cargo build` (debug) into `targetDirectory`, the directory the
  * ipbp session built into, so dependencies are shared and the build is
- * incremental exactly as a developer's would be.
+ * incremental exactly as a developer's would be. `args` select the package
+ * or binary, as they did for `ipbp run`.
  */
-export function cargoBuild(directory: string, targetDirectory: string): Promise<CargoBuild> {
+export function cargoBuild(directory: string, targetDirectory: string, args: readonly string[] = []): Promise<CargoBuild> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
-    const child = spawn('cargo', ['build', '--message-format=json-render-diagnostics', '--target-dir', targetDirectory], {
+    const child = spawn('cargo', ['build', '--message-format=json-render-diagnostics', '--target-dir', targetDirectory, ...args], {
       cwd: directory,
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -21,7 +21,7 @@ export type IpbpEvent =
   | { event: 'no-change' | 'compile-error' | 'patch-failed' | 'unpatchable' | 'restart' | 'crashed' | 'exited'; [field: string]: unknown };
 
 /** Events that end the handling of one edit (`unpatchable` is followed by `restart` unless --no-restart). */
-const OUTCOMES = new Set(['patched', 'no-change', 'compile-error', 'patch-failed', 'unpatchable', 'restart', 'crashed']);
+export const OUTCOMES: ReadonlySet<string> = new Set(['patched', 'no-change', 'compile-error', 'patch-failed', 'unpatchable', 'restart', 'crashed']);
 const EVENT_POLL_MS = 20;
 
 /**

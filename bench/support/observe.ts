@@ -1,4 +1,4 @@
-import { type BenchApp, LISTENING, revisionPattern } from '../apps.js';
+import { type ExampleApp, LISTENING, revisionPattern } from '../apps.js';
 import { fetchBody, probeUntil } from './http-probe.js';
 import type { LineStream } from './line-stream.js';
 
@@ -12,7 +12,7 @@ export interface Started {
  * Arm this before the app can print: resolves on the app's first tick line,
  * or on the server's `listening on` line (with the port).
  */
-export async function started(app: BenchApp, output: LineStream, timeoutMs: number): Promise<Started> {
+export async function started(app: ExampleApp, output: LineStream, timeoutMs: number): Promise<Started> {
   if (app.observe === 'stdout') {
     const line = await output.next(/\[rev \d+\]/, timeoutMs, 'the first tick');
     return { port: undefined, at: line.at };
@@ -27,7 +27,7 @@ export async function started(app: BenchApp, output: LineStream, timeoutMs: numb
  * The returned promise never causes an unhandled rejection while the caller
  * awaits something else first.
  */
-export function revisionSeen(app: BenchApp, output: LineStream, port: number | undefined, revision: number, timeoutMs: number): Promise<number> {
+export function revisionSeen(app: ExampleApp, output: LineStream, port: number | undefined, revision: number, timeoutMs: number): Promise<number> {
   const pattern = revisionPattern(revision);
   const seen =
     app.observe === 'stdout'
@@ -44,7 +44,7 @@ const WARM_UP_REQUESTS = 200;
  * allocator arenas of the worker threads); serve some before taking the RSS
  * that patches are compared with, so that growth is not blamed on patches.
  */
-export async function warmUp(app: BenchApp, port: number | undefined): Promise<void> {
+export async function warmUp(app: ExampleApp, port: number | undefined): Promise<void> {
   if (app.observe !== 'http') return;
   for (let i = 0; i < WARM_UP_REQUESTS; i++) await fetchBody(`http://127.0.0.1:${port}/hello`);
 }

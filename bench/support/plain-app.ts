@@ -11,8 +11,9 @@ export class PlainApp {
     child.on('exit', () => (this.exited = true));
   }
 
-  static start(binary: string, args: readonly string[], cwd: string): PlainApp {
-    return new PlainApp(spawn(binary, [...args], { cwd, stdio: ['pipe', 'pipe', 'inherit'] }));
+  /** `env` is added to the benchmark's environment. */
+  static start(binary: string, args: readonly string[], cwd: string, env: Record<string, string> = {}): PlainApp {
+    return new PlainApp(spawn(binary, [...args], { cwd, env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'inherit'] }));
   }
 
   get pid(): number {

@@ -88,11 +88,19 @@ function buildOrder(units: CrateUnit[]): CrateUnit[] {
   return ordered;
 }
 
-/** The crates to rebuild when the crates keyed in `changed` changed: them and every crate depending on them, in order. */
-export function affectedCrates(order: readonly CrateUnit[], changed: ReadonlySet<string>): CrateUnit[] {
+/**
+ * The crates to rebuild when the crates keyed in `changed` changed, in
+ * order: them, and every crate depending on one of `changingDependents`
+ * (those whose change may change what their dependents compile; all of
+ * them unless told otherwise), directly or through others.
+ */
+export function affectedCrates(order: readonly CrateUnit[], changed: ReadonlySet<string>, changingDependents: ReadonlySet<string> = changed): CrateUnit[] {
   const affected = new Set(changed);
+  const propagating = new Set(changingDependents);
   for (const unit of order) {
-    if (unit.dependencies.some((key) => affected.has(key))) affected.add(unit.key);
+    if (!unit.dependencies.some((key) => propagating.has(key))) continue;
+    affected.add(unit.key);
+    propagating.add(unit.key);
   }
   return order.filter((unit) => affected.has(unit.key));
 }

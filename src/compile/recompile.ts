@@ -16,6 +16,21 @@ export interface CompiledCrate {
   readonly milliseconds: number;
 }
 
+export interface RecompileOptions {
+  /** Called once rustc has written the crate's metadata (`.rmeta`), before code generation: dependents can start. */
+  readonly onMetadata?: (rmeta: string) => void;
+  /** Stops rustc (another crate of the round failed). */
+  readonly signal?: AbortSignal;
+}
+
+/** A compile stopped because the round it belonged to failed elsewhere. */
+export class RecompileCancelled extends Error {
+  override readonly name = 'RecompileCancelled';
+  constructor(readonly crate: string) {
+    super(`the compile of ${crate} was stopped`);
+  }
+}
+
 export class CompileError extends Error {
   override readonly name = 'CompileError';
   constructor(
@@ -41,7 +56,7 @@ export class CompileError extends Error {
  * library, so `--extern` points at the new code (and a dependent expands
  * the new macro).
  */
-export async function recompileCrate(unit: CrateUnit, objectsDir: string, rebuilt: ReadonlyMap<string, string>): Promise<CompiledCrate> {
+export async function recompileCrate(unit: CrateUnit, objectsDir: string, rebuilt: ReadonlyMap<string, string>, options: RecompileOptions = {}): Promise<CompiledCrate> {
   const env = { ...unit.record.env };
   let args = rewriteArgs(unit, rebuilt);
   // Objects of an earlier round must not be mistaken for this one's.
@@ -62,7 +77,8 @@ export async function recompileCrate(unit: CrateUnit, objectsDir: string, rebuil
     throw new UserError(`the build directory lost the libraries ${unit.name} is compiled against (was \`target/ipbp\` removed?)`, 'build-files-missing', missing.map((path) => `missing: ${path}`));
   }
   const started = performance.now();
-  const { code, killedBy, diagnostics } = await runRustc(unit.record.rustc, args, unit.record.cwd, env);
+  const { code, killedBy, diagnostics } = await runRustc(unit.record.rustc, args, unit.record.cwd, env, options);
+  if (options.signal?.aborted) throw new RecompileCancelled(unit.name);
   const milliseconds = performance.now() - started;
   if (killedBy) {
     // A compiler that writes through memory-mapped files dies of a signal, not an error, when the disk fills up.
@@ -113,7 +129,6 @@ function redirectExtern(value: string, rebuilt: ReadonlyMap<string, string>): st
   return value;
 }
 
-/** Runs rustc and renders its JSON diagnostics (cargo asks for `--error-format=json`). */
 /** Whether the filesystem holding `directory` has (next to) no space left for ordinary users. */
 async function isFull(directory: string): Promise<boolean> {
   const space = await statfs(directory).catch(() => undefined);
@@ -131,15 +146,40 @@ async function missingLibraries(args: readonly string[], cwd: string): Promise<s
 }
 
 /** Runs rustc; `killedBy`: the signal that ended it (out of memory, a Ctrl-C, a `kill`), when one did. */
-function runRustc(rustc: string, args: string[], cwd: string, env: Record<string, string>): Promise<{ code: number; killedBy: string | null; diagnostics: string }> {
+function runRustc(rustc: string, args: string[], cwd: string, env: Record<string, string>, options: RecompileOptions): Promise<{ code: number; killedBy: string | null; diagnostics: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(rustc, args, { cwd, env, stdio: ['ignore', 'ignore', 'pipe'] });
+    const stop = (): void => void child.kill('SIGTERM');
+    options.signal?.addEventListener('abort', stop, { once: true });
     let stderr = '';
+    let scanned = 0;
     child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (chunk: string) => (stderr += chunk));
+    child.stderr.on('data', (chunk: string) => {
+      stderr += chunk;
+      // Cargo asks for `--json=artifacts`: rustc then says when each output is written.
+      for (let end = stderr.indexOf('\n', scanned); end >= 0; end = stderr.indexOf('\n', scanned)) {
+        const metadata = metadataArtifactOf(stderr.slice(scanned, end));
+        if (metadata) options.onMetadata?.(metadata);
+        scanned = end + 1;
+      }
+    });
     child.on('error', (error) => reject(new UserError(`cannot run ${rustc}: ${error.message}`, 'rustc-missing', ['is the toolchain that built the program still installed?'])));
-    child.on('close', (code, signal) => resolve({ code: code ?? 1, killedBy: signal, diagnostics: renderDiagnostics(stderr) }));
+    child.on('close', (code, signal) => {
+      options.signal?.removeEventListener('abort', stop);
+      resolve({ code: code ?? 1, killedBy: signal, diagnostics: renderDiagnostics(stderr) });
+    });
   });
+}
+
+/** The `.rmeta` an artifact notification names (`{"$message_type":"artifact","artifact":…,"emit":"metadata"}`), if the line is one. */
+function metadataArtifactOf(line: string): string | undefined {
+  if (!line.startsWith('{"$message_type":"artifact"')) return undefined;
+  try {
+    const message = JSON.parse(line) as { artifact?: string; emit?: string };
+    return message.emit === 'metadata' ? message.artifact : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function renderDiagnostics(stderr: string): string {

@@ -4,7 +4,9 @@ import type { CapturedBuild } from '../capture/capture.js';
 import { codegenOption, isCodegenUnitObject, type RustcRecord, rlibFileName } from '../capture/capture-record.js';
 import { affectedCrates, type CrateUnit } from '../capture/crate-graph.js';
 import { readDepInfo } from '../capture/dep-info.js';
-import { CompileError, type CompiledCrate, recompileCrate } from '../compile/recompile.js';
+import { compileRound } from '../compile/compile-round.js';
+import { CompiledSources } from '../compile/compiled-sources.js';
+import { CompileError, type CompiledCrate } from '../compile/recompile.js';
 import type { ThreadStack } from '../deliver/protocol.js';
 import { type Diff, diffObjects } from '../diff/compare.js';
 import { demangleWithoutHash } from '../diff/demangle/index.js';
@@ -90,6 +92,8 @@ export class Patcher {
   /** Crates compiled since their last adopted build. */
   private readonly unadopted = new Set<string>();
   private readonly sources = new Map<string, Set<string>>();
+  /** What the libraries' sources held when the running code was compiled from them. */
+  private readonly compiledSources = new CompiledSources();
   private readonly history: BuiltPatch[] = [];
   private readonly reference: LiveSymbols;
   private readonly libraries: LibraryIndex;
@@ -123,6 +127,7 @@ export class Patcher {
     // Cargo may rebuild a library later; the copy stays what the process runs.
     for (const unit of this.units) if (!unit.isBinary && !unit.isProcMacro) await copyFile(join(unit.outDir, rlibFileName(unit.stem)), this.baselineRlib(unit));
     await this.restoreBaselines();
+    for (const unit of this.units) if (!unit.isBinary && !unit.isProcMacro) await this.compiledSources.rememberBuilt(this.sources.get(unit.key) ?? [], unit.depInfoPath);
   }
 
   /**
@@ -172,7 +177,10 @@ export class Patcher {
     // A crate rebuilt in a round that failed later (a dependent's compile
     // error, an unpatchable change) holds code no process runs: build it again.
     for (const key of this.unadopted) changedKeys.add(key);
-    const affected = affectedCrates(this.units, changedKeys);
+    const readAt = Date.now();
+    const snapshot = await this.compiledSources.read(files);
+    const changingDependents = new Set([...changedKeys].filter((key) => this.mayChangeDependents(key, files, snapshot, alsoRecompile)));
+    const affected = affectedCrates(this.units, changedKeys, changingDependents);
     if (affected.length === 0) return false;
     const id = this.nextId;
     const compileStart = performance.now();
@@ -193,6 +201,7 @@ export class Patcher {
     const nothingChanged = diffs.every(({ diff }) => diff.changedAtoms.length === 0 && diff.addedAtoms.length === 0);
     if (nothingChanged) {
       this.adopt(diffs, compiled);
+      await this.compiledSources.adopt(snapshot, readAt);
       this.reporter.info(`no code changed in ${listed(files.map((file) => basename(file)))} (compile ${ms(compileMs)})`);
       this.reporter.emit({ event: 'no-change', files: [...files] });
       return false;
@@ -265,6 +274,7 @@ export class Patcher {
     }
     this.history.push(built);
     this.adopt(diffs, compiled);
+    await this.compiledSources.adopt(snapshot, readAt);
     for (const crate of compiled) await this.refreshSources(crate);
     const neverRun = restartReasons(running);
     if (neverRun.length > 0) {
@@ -364,6 +374,21 @@ export class Patcher {
     return join(this.sessionDir, 'baseline', rlibFileName(unit.stem));
   }
 
+  /**
+   * Whether the crate keyed `key` is rebuilt in a way that may change what
+   * the crates depending on it compile. Not when the edit only changed
+   * bodies of plain functions in its files (`dependentsMayChange`), and
+   * rustc inlines nothing across crates on its own (an incremental build):
+   * then their object code would come out the same, and they are not
+   * recompiled.
+   */
+  private mayChangeDependents(key: string, files: readonly string[], snapshot: ReadonlyMap<string, string>, alsoRecompile: readonly string[]): boolean {
+    const unit = this.units.find((candidate) => candidate.key === key);
+    if (!unit || unit.isProcMacro || alsoRecompile.includes(key) || this.unadopted.has(key) || codegenOption(unit.record.args, 'incremental') === undefined) return true;
+    const own = files.filter((file) => this.sources.get(key)?.has(file));
+    return own.length === 0 || this.compiledSources.interfaceChange(own, snapshot) !== undefined;
+  }
+
   /** Applies one patch, remembering it first: a patch that crashes the process may never be acknowledged. */
   private async deliver(state: ProcessState, patch: BuiltPatch): Promise<Delivery> {
     const previous = this.delivered.get(state.pid);
@@ -394,21 +419,14 @@ export class Patcher {
   }
 
   private async compile(affected: readonly CrateUnit[]): Promise<CompiledCrate[]> {
-    const rebuilt = new Map<string, string>(this.latestLibraries);
-    const compiled: CompiledCrate[] = [];
-    for (const unit of affected) {
-      this.unadopted.add(unit.key);
-      const crate = await recompileCrate(unit, join(this.sessionDir, 'objects', unit.key.replace(':', '-')), rebuilt).catch((error: unknown) => {
-        // What the running program was built against is gone: only a fresh build can bring it back.
-        if (error instanceof UserError && error.code === 'build-files-missing') throw new UnpatchableChange([{ reason: error.message, details: `${error.causes.join(', ')}; a fresh build makes them again` }]);
-        throw error;
-      });
-      if (crate.library) rebuilt.set(unit.key, crate.library);
-      compiled.push(crate);
-    }
-    return compiled;
+    for (const unit of affected) this.unadopted.add(unit.key);
+    const objectsOf = (unit: CrateUnit): string => join(this.sessionDir, 'objects', unit.key.replace(':', '-'));
+    return compileRound(affected, objectsOf, this.latestLibraries).catch((error: unknown) => {
+      // What the running program was built against is gone: only a fresh build can bring it back.
+      if (error instanceof UserError && error.code === 'build-files-missing') throw new UnpatchableChange([{ reason: error.message, details: `${error.causes.join(', ')}; a fresh build makes them again` }]);
+      throw error;
+    });
   }
-
 
   /** Restarts end the round; the notes are returned for the patch's report, and shown once a session each. */
   private heed(verdicts: readonly Verdict[]): string[] {

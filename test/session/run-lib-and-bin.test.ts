@@ -17,7 +17,25 @@ describe('ipbp run on a package with a lib and a bin (examples/lib-and-bin)', ()
     await session.edit('src/lib.rs', 'format!("LOUD {tick}")', 'format!("VERY LOUD {tick}")');
     const event = await session.waitForEvent((candidate) => candidate.event === 'patched');
     assert.deepEqual(event.changed, ['lib_and_bin::message']);
+    // Only the body of a plain function changed: the binary's objects would come out the same, so it is not recompiled.
+    assert.equal((event.compiled as unknown[]).length, 1, `compiled: ${JSON.stringify(event.compiled)}`);
     await session.waitForLine(/^VERY LOUD \d+$/, from);
+  });
+
+  test('an edit of a generic function the binary instantiates recompiles the binary, and its copy runs the new code', async () => {
+    const from = session.stdout.length;
+    await session.edit('src/lib.rs', 'format!("{line}")', 'format!("<{line}>")');
+    const event = await session.waitForEvent((candidate) => candidate.event === 'patched' && candidate.patch === 2);
+    assert.equal((event.compiled as unknown[]).length, 2, `compiled: ${JSON.stringify(event.compiled)}`);
+    await session.waitForLine(/^<VERY LOUD \d+>$/, from);
+  });
+
+  test('a body edit after it is again the library alone', async () => {
+    const from = session.stdout.length;
+    await session.edit('src/lib.rs', 'format!("VERY LOUD {tick}")', 'format!("LOUDEST {tick}")');
+    const event = await session.waitForEvent((candidate) => candidate.event === 'patched' && candidate.patch === 3);
+    assert.equal((event.compiled as unknown[]).length, 1, `compiled: ${JSON.stringify(event.compiled)}`);
+    await session.waitForLine(/^<LOUDEST \d+>$/, from);
   });
 });
 

@@ -6,7 +6,7 @@ fn decorate(line: String) -> String {
 fn main() {
     let mut tick = 0u64;
     loop {
-        println!("{}", decorate(lib_and_bin::message(tick)));
+        println!("{}", lib_and_bin::framed(decorate(lib_and_bin::message(tick))));
         tick += 1;
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
