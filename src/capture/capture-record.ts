@@ -1,3 +1,4 @@
+import { readdirSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
 /** What the rustc wrapper records for each workspace crate it compiles. */
@@ -62,6 +63,29 @@ export function rustcOutputs(record: RustcRecord): { readonly outDir: string; re
 /** An object rustc made for one of the crate's codegen units (`<stem>.<unit>[.<session>].rcgu.o`), as a file or an rlib member. */
 export function isCodegenUnitObject(stem: string, fileName: string): boolean {
   return fileName.startsWith(`${stem}.`) && fileName.endsWith('.rcgu.o');
+}
+
+/** The objects of the crate's codegen units in `directory`, sorted. */
+export function codegenUnitsIn(directory: string, stem: string): string[] {
+  return readdirSync(directory)
+    .filter((name) => isCodegenUnitObject(stem, name))
+    .sort()
+    .map((name) => join(directory, name));
+}
+
+/**
+ * Removes what `-C save-temps` left beside a library from an earlier
+ * compile (objects and bitcode, named after the compiler session that made
+ * them), so that the codegen units in its directory are the last compile's.
+ */
+export function removeCodegenUnits(directory: string, stem: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(directory);
+  } catch {
+    return;
+  }
+  for (const name of names) if (name.startsWith(`${stem}.`) && /\.rcgu\.(o|bc|no-opt\.bc)$/.test(name)) rmSync(join(directory, name), { force: true });
 }
 
 export function rlibFileName(stem: string): string {

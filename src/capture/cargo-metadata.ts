@@ -10,12 +10,6 @@ export interface WorkspaceMember {
   readonly manifestPath: string;
   /** The package's build script (`build.rs` or `package.build`), if it has one. */
   readonly buildScript: string | undefined;
-  /**
-   * Its library is also a `cdylib`, `staticlib` or `dylib`: cargo then names
-   * the library's outputs without a hash (they keep one file name from build
-   * to build).
-   */
-  readonly unhashedLibrary: boolean;
 }
 
 export interface CargoWorkspace {
@@ -36,10 +30,8 @@ interface RawMetadata {
   workspace_root: string;
   target_directory: string;
   workspace_members: string[];
-  packages: Array<{ id: string; name: string; source: string | null; manifest_path: string; targets: Array<{ kind: string[]; crate_types?: string[]; src_path: string }> }>;
+  packages: Array<{ id: string; name: string; source: string | null; manifest_path: string; targets: Array<{ kind: string[]; src_path: string }> }>;
 }
-
-const UNHASHED_CRATE_TYPES = new Set(['cdylib', 'staticlib', 'dylib']);
 
 /**
  * `cargo metadata` for the project. Which packages outside the workspace are
@@ -67,7 +59,6 @@ export async function readCargoWorkspace(manifestPath: string | undefined, cwd: 
       name: pkg.name,
       manifestPath: pkg.manifest_path,
       buildScript: pkg.targets.find((target) => target.kind.includes('custom-build'))?.src_path,
-      unhashedLibrary: pkg.targets.some((target) => (target.crate_types ?? target.kind).some((type) => UNHASHED_CRATE_TYPES.has(type))),
     }),
   );
   return {

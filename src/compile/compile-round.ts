@@ -12,29 +12,22 @@ class DependencyFailed extends Error {}
  * rlib of the metadata alone elsewhere would change its command line, and
  * rustc then throws away its incremental cache. A proc macro is waited for
  * whole: the compiler runs it. The first failure stops the other compiles
- * and is the round's error. `objectsOf`: where a binary's objects go;
- * `latest`: libraries rebuilt by earlier rounds.
+ * and is the round's error. `objectsOf`: where a binary's objects go.
  */
-export async function compileRound(affected: readonly CrateUnit[], objectsOf: (unit: CrateUnit) => string, latest: ReadonlyMap<string, string>): Promise<CompiledCrate[]> {
+export async function compileRound(affected: readonly CrateUnit[], objectsOf: (unit: CrateUnit) => string): Promise<CompiledCrate[]> {
   const stop = new AbortController();
   const byKey = new Map(affected.map((unit) => [unit.key, unit]));
-  const metadata = new Map<string, Promise<string>>();
+  const metadata = new Map<string, Promise<void>>();
   const finished = new Map<string, Promise<CompiledCrate>>();
 
   for (const unit of affected) {
-    const announced = deferred<string>();
+    const announced = deferred();
     metadata.set(unit.key, announced.promise);
     const compiled = (async (): Promise<CompiledCrate> => {
-      const externs = new Map(latest);
-      await Promise.all(
-        affectedDependencies(unit, byKey).map(async (dependency) => {
-          const whole = dependency.isProcMacro || unit.isBinary;
-          externs.set(dependency.key, whole ? ((await finished.get(dependency.key)!).library ?? '') : await metadata.get(dependency.key)!);
-        }),
-      );
-      const crate = await recompileCrate(unit, objectsOf(unit), externs, { signal: stop.signal, onMetadata: announced.resolve });
-      // No notification (a build without `--json=artifacts`): dependents take the finished library.
-      announced.resolve(crate.library ?? '');
+      await Promise.all(affectedDependencies(unit, byKey).map((dependency) => (dependency.isProcMacro || unit.isBinary ? finished.get(dependency.key)! : metadata.get(dependency.key)!)));
+      const crate = await recompileCrate(unit, objectsOf(unit), { signal: stop.signal, onMetadata: () => announced.resolve() });
+      // No notification (a build without `--json=artifacts`): dependents waited for the finished library.
+      announced.resolve();
       return crate;
     })();
     compiled.catch(() => {
@@ -67,10 +60,10 @@ function affectedDependencies(unit: CrateUnit, byKey: ReadonlyMap<string, CrateU
   return [...found.values()];
 }
 
-function deferred<T>(): { promise: Promise<T>; resolve: (value: T) => void; reject: (reason: unknown) => void } {
-  let resolve!: (value: T) => void;
+function deferred(): { promise: Promise<void>; resolve: () => void; reject: (reason: unknown) => void } {
+  let resolve!: () => void;
   let reject!: (reason: unknown) => void;
-  const promise = new Promise<T>((ok, fail) => {
+  const promise = new Promise<void>((ok, fail) => {
     resolve = ok;
     reject = fail;
   });

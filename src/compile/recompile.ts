@@ -1,18 +1,14 @@
 import { spawn } from 'node:child_process';
-import { access, mkdir, readdir, rm, statfs } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
-import { isCodegenUnitObject, libraryFileStem, LINKER_SHIM_ENV, OBJECTS_TO_ENV, objectKeeperOf, procMacroFileName, rlibFileName, withoutCodegenOption } from '../capture/capture-record.js';
+import { access, mkdir, rm, statfs } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { codegenUnitsIn, LINKER_SHIM_ENV, OBJECTS_TO_ENV, objectKeeperOf, removeCodegenUnits, withoutCodegenOption } from '../capture/capture-record.js';
 import { type CrateUnit, externPaths } from '../capture/crate-graph.js';
 import { UserError } from '../errors/user-error.js';
 
 export interface CompiledCrate {
   readonly unit: CrateUnit;
-  /** The new rlib of a library crate (its objects, and metadata for dependents). */
-  readonly rlib: string | undefined;
-  /** The object files of the crate's codegen units (a library's are also in its rlib). */
+  /** The object files of the crate's codegen units: a binary's, or a library's (also in its rlib); none for a proc macro, whose code runs in the compiler. */
   readonly objects: string[];
-  /** What dependents' `--extern` names now: a library's new rlib, or a proc macro's new shared library (which the compiler loads; it is not program code). */
-  readonly library: string | undefined;
   readonly milliseconds: number;
 }
 
@@ -52,15 +48,14 @@ export class CompileError extends Error {
  * shared library the compiler loads to expand its dependents. The binary is
  * "linked" by ipbp's object keeper, which keeps the objects rustc made for
  * the link in `objectsDir` and links nothing: the running binary's file
- * stays as it is. `rebuilt` maps each crate rebuilt earlier to its new
- * library, so `--extern` points at the new code (and a dependent expands
- * the new macro).
+ * stays as it is. Every output lands where cargo's did, so a dependent's
+ * recorded `--extern` names the new library (and expands the new macro).
  */
-export async function recompileCrate(unit: CrateUnit, objectsDir: string, rebuilt: ReadonlyMap<string, string>, options: RecompileOptions = {}): Promise<CompiledCrate> {
+export async function recompileCrate(unit: CrateUnit, objectsDir: string, options: RecompileOptions = {}): Promise<CompiledCrate> {
   const env = { ...unit.record.env };
-  let args = rewriteArgs(unit, rebuilt);
+  let args = unit.record.args;
   // Objects of an earlier round must not be mistaken for this one's.
-  await removeCodegenUnits(unit);
+  removeCodegenUnits(unit.outDir, unit.stem);
   if (unit.isBinary) {
     const linkerShim = unit.record.env[LINKER_SHIM_ENV];
     if (!linkerShim) throw new UserError(`the recorded build of ${unit.name} names no linker wrapper`, 'build-files-missing', ['a fresh build records it again']);
@@ -86,47 +81,10 @@ export async function recompileCrate(unit: CrateUnit, objectsDir: string, rebuil
     throw new UserError(`rustc was killed (${killedBy}) while compiling ${unit.name}`, 'rustc-killed', ['save again to compile it again']);
   }
   if (code !== 0) throw new CompileError(unit.name, diagnostics);
-  if (unit.isProcMacro) return { unit, rlib: undefined, objects: [], library: join(unit.outDir, procMacroFileName(unit.stem)), milliseconds };
-  const objects = await codegenUnitsIn(unit.isBinary ? objectsDir : unit.outDir, unit.stem);
-  if (unit.isBinary) return { unit, rlib: undefined, objects, library: undefined, milliseconds };
-  const rlib = join(unit.outDir, rlibFileName(unit.stem));
-  return { unit, rlib, objects, library: rlib, milliseconds };
-}
-
-/** The crate's own codegen units in `directory`; rustc also links objects of its own making (`symbols.o`), which are not the crate's code. */
-async function codegenUnitsIn(directory: string, stem: string): Promise<string[]> {
-  return (await readdir(directory))
-    .filter((name) => isCodegenUnitObject(stem, name))
-    .sort()
-    .map((name) => join(directory, name));
-}
-
-/** What `-C save-temps` left of an earlier round beside a library (objects and bitcode, named after the session that made them). */
-async function removeCodegenUnits(unit: CrateUnit): Promise<void> {
-  const prefix = `${unit.stem}.`;
-  const leftovers = (await readdir(unit.outDir).catch(() => [] as string[])).filter((name) => name.startsWith(prefix) && /\.rcgu\.(o|bc|no-opt\.bc)$/.test(name));
-  await Promise.all(leftovers.map((name) => rm(join(unit.outDir, name), { force: true })));
-}
-
-function rewriteArgs(unit: CrateUnit, rebuilt: ReadonlyMap<string, string>): string[] {
-  const args: string[] = [];
-  const input = unit.record.args;
-  for (let i = 0; i < input.length; i++) {
-    const arg = input[i]!;
-    if (arg === '--extern' && i + 1 < input.length) args.push(arg, redirectExtern(input[++i]!, rebuilt));
-    else args.push(arg);
-  }
-  return args;
-}
-
-function redirectExtern(value: string, rebuilt: ReadonlyMap<string, string>): string {
-  const equals = value.indexOf('=');
-  if (equals < 0) return value;
-  const stem = libraryFileStem(value.slice(equals + 1));
-  for (const library of rebuilt.values()) {
-    if (libraryFileStem(library) === stem) return `${value.slice(0, equals)}=${library}`;
-  }
-  return value;
+  if (unit.isProcMacro) return { unit, objects: [], milliseconds };
+  // The crate's own codegen units; rustc also links objects of its own making (`symbols.o`), which are not the crate's code.
+  const objects = codegenUnitsIn(unit.isBinary ? objectsDir : unit.outDir, unit.stem);
+  return { unit, objects, milliseconds };
 }
 
 /** Whether the filesystem holding `directory` has (next to) no space left for ordinary users. */

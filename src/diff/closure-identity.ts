@@ -93,6 +93,11 @@ function numberedGroups(index: AtomIndex, prints: Fingerprinter, parents: Readon
   return groups;
 }
 
+/** Names the numbered items of `objects` ahead of a diff, which then finds them cached. */
+export function prepareClosureIdentity(objects: readonly ObjectFile[]): void {
+  for (const object of objects) numberedItemsOf(object);
+}
+
 interface NumberedItem {
   readonly atom: Atom;
   readonly parent: string;

@@ -1,6 +1,6 @@
 import type { ObjectFile } from '../object/model.js';
 import { type Atom, type AtomIndex, indexAtoms } from './atoms.js';
-import { closureIdentity } from './closure-identity.js';
+import { closureIdentity, prepareClosureIdentity } from './closure-identity.js';
 import { demangleWithoutHash } from './demangle/index.js';
 import { Fingerprinter } from './fingerprint.js';
 import type { Hasher } from './hasher.js';
@@ -46,6 +46,17 @@ export interface Diff {
   readonly closuresKeptOld: string[];
   /** Changed atoms whose only change is a source position (code an edit moved): patched, but not news. */
   readonly movedAtoms: ReadonlySet<Atom>;
+}
+
+/**
+ * Does ahead of time what the first diff against `objects` would: index
+ * them and name their numbered items. A session calls it before the first
+ * edit, so the first patch costs what later ones do.
+ */
+export function prepareDiff(objects: readonly ObjectFile[]): AtomIndex {
+  const index = indexAtoms(objects);
+  prepareClosureIdentity(objects);
+  return index;
 }
 
 /** `newHasher`: how fingerprints are digested (tests weaken it). */

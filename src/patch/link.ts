@@ -74,6 +74,15 @@ export async function linkPatch(target: Target, objectPath: string, outputPath: 
 }
 
 /**
+ * Finds the toolchain's linker and runs it once, before the first patch
+ * needs it: the first run of rust-lld loads LLVM's libraries from disk.
+ */
+export async function warmPatchLinker(target: Target): Promise<void> {
+  const linker = await findRustLld();
+  await run(linker, ['-flavor', target.patchLinker.flavor, '--version']).catch(() => {});
+}
+
+/**
  * The sites `patch-object.ts` marked where patch code reaches one of the
  * patch's own thread-locals local-exec, at the addresses they run at, each
  * with the variable's offset in the patch's TLS block (its symbol's value

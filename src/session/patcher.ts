@@ -8,12 +8,12 @@ import { compileRound } from '../compile/compile-round.js';
 import { CompiledSources } from '../compile/compiled-sources.js';
 import { CompileError, type CompiledCrate } from '../compile/recompile.js';
 import type { ThreadStack } from '../deliver/protocol.js';
-import { type Diff, diffObjects } from '../diff/compare.js';
+import { type Diff, diffObjects, prepareDiff } from '../diff/compare.js';
 import { demangleWithoutHash } from '../diff/demangle/index.js';
 import type { ElfImage } from '../object/elf/image.js';
 import type { ObjectFile } from '../object/model.js';
 import { archiveMemberName, readObjectFilesReusing, readObjectPath, readObjects } from '../object/read.js';
-import { linkPatch } from '../patch/link.js';
+import { linkPatch, warmPatchLinker } from '../patch/link.js';
 import { LibraryIndex } from '../patch/library-index.js';
 import { LiveSymbols, type PatchSymbol } from '../patch/live-symbols.js';
 import { buildPatchObject, loadedSizeOf } from '../patch/patch-object.js';
@@ -22,6 +22,7 @@ import { judgeActiveFrames } from '../judge/active-frames.js';
 import { judgeEntryRoom } from '../judge/entry-room.js';
 import { judgeMergedFunctions } from '../judge/merged-functions.js';
 import { judgeEdit } from '../judge/judge-edit.js';
+import { vtablesOf } from '../judge/vtables.js';
 import { layoutReason } from '../judge/type-layouts.js';
 import { fullText, type Reason, restartReasons, type Verdict } from '../judge/verdict.js';
 import { UserError } from '../errors/user-error.js';
@@ -87,8 +88,6 @@ const APP_HOOK_TABLE = 'IPBP_HOOK_TABLE_V1';
  */
 export class Patcher {
   private readonly baselines = new Map<string, ObjectFile[]>();
-  /** The newest rlib (or proc macro) of each library crate rebuilt so far: later rounds compile against it, not cargo's. */
-  private readonly latestLibraries = new Map<string, string>();
   /** Crates compiled since their last adopted build. */
   private readonly unadopted = new Set<string>();
   private readonly sources = new Map<string, Set<string>>();
@@ -105,6 +104,8 @@ export class Patcher {
   beforeDelivery: ((patch: BuiltPatch) => Promise<void>) | undefined;
   /** Whether the program's crates are built with optimizations, which merge identical functions (a proc macro's build is its own). */
   private readonly optimized: boolean;
+  /** Whether `prepare` ran. */
+  private prepared = false;
   /** Warnings already shown this session (one per cause is enough). */
   private readonly warned = new Set<string>();
 
@@ -128,6 +129,21 @@ export class Patcher {
     for (const unit of this.units) if (!unit.isBinary && !unit.isProcMacro) await copyFile(join(unit.outDir, rlibFileName(unit.stem)), this.baselineRlib(unit));
     await this.restoreBaselines();
     for (const unit of this.units) if (!unit.isBinary && !unit.isProcMacro) await this.compiledSources.rememberBuilt(this.sources.get(unit.key) ?? [], unit.depInfoPath);
+  }
+
+  /**
+   * The one-time work of a first patch, done before the first edit (the
+   * session calls it once the app runs): the diff's view of the running
+   * code and the linker's first start. Each part yields to the event loop.
+   */
+  async prepare(): Promise<void> {
+    if (this.prepared) return;
+    this.prepared = true;
+    for (const objects of this.baselines.values()) {
+      await new Promise((resolve) => setImmediate(resolve));
+      vtablesOf(prepareDiff(objects), this.target.pointerBytes);
+    }
+    await warmPatchLinker(this.target).catch(() => {});
   }
 
   /**
@@ -412,16 +428,13 @@ export class Patcher {
   /** What this round built is now what the processes run. */
   private adopt(diffs: ReadonlyArray<{ unit: CrateUnit; objects: ObjectFile[] }>, compiled: readonly CompiledCrate[]): void {
     for (const { unit, objects } of diffs) this.baselines.set(unit.key, objects);
-    for (const crate of compiled) {
-      if (crate.library) this.latestLibraries.set(crate.unit.key, crate.library);
-      this.unadopted.delete(crate.unit.key);
-    }
+    for (const crate of compiled) this.unadopted.delete(crate.unit.key);
   }
 
   private async compile(affected: readonly CrateUnit[]): Promise<CompiledCrate[]> {
     for (const unit of affected) this.unadopted.add(unit.key);
     const objectsOf = (unit: CrateUnit): string => join(this.sessionDir, 'objects', unit.key.replace(':', '-'));
-    return compileRound(affected, objectsOf, this.latestLibraries).catch((error: unknown) => {
+    return compileRound(affected, objectsOf).catch((error: unknown) => {
       // What the running program was built against is gone: only a fresh build can bring it back.
       if (error instanceof UserError && error.code === 'build-files-missing') throw new UnpatchableChange([{ reason: error.message, details: `${error.causes.join(', ')}; a fresh build makes them again` }]);
       throw error;

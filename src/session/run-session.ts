@@ -243,6 +243,8 @@ class Session {
       this.watch(launchApp({ binary: generation.build.binary, args: appArgs, cwd, agentLibrary: this.agentLibrary, socketPath: this.server!.socketPath }), generation);
     }
     this.saveJournal();
+    // While the app starts and the user has not edited yet.
+    void generation.patcher.prepare();
   }
 
   private watch(app: RunningApp, generation: Generation): void {
