@@ -216,22 +216,19 @@ async function writeExecutable(path: string, text: string): Promise<void> {
 }
 
 /**
- * The object keeper (see `objectKeeperOf`): links each object argument
- * (or copies it, across filesystems) into $IPBP_OBJECTS_TO, reading `@file`
- * response files, which rustc writes one argument per line.
+ * The object keeper (see `objectKeeperOf`): hard-links every object
+ * argument (or copies them, across filesystems) into $IPBP_OBJECTS_TO,
+ * reading `@file` response files, which rustc writes one argument per line.
+ * One `ln` for all of them: a binary crate hands over hundreds of codegen
+ * units, and a process each would cost more than the compile.
  */
 const OBJECT_KEEPER_SCRIPT = `#!/bin/sh
-keep() {
-  case "$1" in
-    *.o) ln -f -- "$1" "$IPBP_OBJECTS_TO/" 2>/dev/null || cp -f -- "$1" "$IPBP_OBJECTS_TO/" || exit 1 ;;
-  esac
-}
 for arg; do
   case "$arg" in
-    @*) while IFS= read -r line; do keep "$line"; done < "\${arg#@}" ;;
-    *) keep "$arg" ;;
+    @*) cat -- "\${arg#@}" && echo ;;
+    *) printf '%s\\n' "$arg" ;;
   esac
-done
+done | grep '\\.o$' | tr '\\n' '\\0' | xargs -0 -r sh -c 'ln -f -- "$@" "$IPBP_OBJECTS_TO/" 2>/dev/null || cp -f -- "$@" "$IPBP_OBJECTS_TO/"' object-keeper
 `;
 
 /** The rustc wrapper's records in a capture directory, one per crate compiled. */
