@@ -10,6 +10,7 @@ import { externalCrateSources } from './external-sources.js';
 import { type CargoWorkspace, readCargoWorkspace } from './cargo-metadata.js';
 import { CAPTURE_DIR_ENV, LINKER_SHIM_ENV, type LinkRecord, OBJECT_KEEPER, type RustcRecord } from './capture-record.js';
 import { runCargo } from './run-cargo.js';
+import { seedDependencyBuilds } from './seed-dependencies.js';
 import { targetTripleOf } from './target-triple.js';
 
 export interface BuildSelection {
@@ -43,6 +44,8 @@ export interface CapturedBuild {
   readonly profileOverrides: string[];
   /** How to run cargo again on this build (its arguments and the wrappers' environment), as a build script rerun does. */
   readonly cargo: CargoInvocation;
+  /** Dependencies whose builds a fresh `target/ipbp` took from the user's own `cargo build`. */
+  readonly seededDependencies?: number;
 }
 
 export interface CargoInvocation {
@@ -56,11 +59,13 @@ export interface CargoInvocation {
 const wrappersDir = join(dirname(fileURLToPath(import.meta.url)), 'wrappers');
 
 /**
- * Run `cargo build` once with ipbp's rustc and linker wrappers. Cargo hashes
- * the workspace wrapper's path into the metadata of workspace crates only:
- * a path no capture used before makes it rebuild (and so record) those
- * crates and relink the program, while every dependency's cached build is
- * reused. `signal` stops the build (the error's code is then `build-interrupted`).
+ * Run `cargo build` once with ipbp's rustc and linker wrappers, in ipbp's
+ * own build tree (`target/ipbp`): cargo hashes the workspace wrapper's path
+ * into the metadata of workspace crates, which would otherwise take the
+ * place of the user's. Every local crate is recompiled (and so recorded)
+ * from its incremental cache, and the program relinked, while every
+ * dependency's build is reused. `signal` stops the build (the error's code
+ * is then `build-interrupted`).
  */
 export async function captureBuild(selection: BuildSelection, sessionDir: string, cwd: string, signal?: AbortSignal): Promise<CapturedBuild> {
   const workspace = await readCargoWorkspace(selection.manifestPath, cwd);
@@ -77,6 +82,8 @@ export async function captureBuild(selection: BuildSelection, sessionDir: string
   const rustcShim = await writeShim(shimDir, 'rustc-wrapper', join(wrappersDir, 'rustc-wrapper.js'));
   const linkerShim = await writeShim(shimDir, 'linker-wrapper', join(wrappersDir, 'linker-wrapper.js'));
   await writeExecutable(join(shimDir, OBJECT_KEEPER), OBJECT_KEEPER_SCRIPT);
+  const profileDirectory = selection.release ? 'release' : 'debug';
+  const seeded = await seedDependencyBuilds(join(workspace.targetDirectory, profileDirectory), join(targetDirectory, profileDirectory), new Set(workspace.localPackages.map((pkg) => pkg.name)));
   // Cargo would find unchanged crates fresh and run no wrapper; ipbp needs every one compiled (and so recorded) and the program linked.
   await forgetFingerprints(targetDirectory, packagesToRecompile(workspace));
   const selectionArgs = ['--target-dir', targetDirectory];
@@ -128,6 +135,7 @@ export async function captureBuild(selection: BuildSelection, sessionDir: string
     buildScripts: localBuildScripts(workspace, buildScripts),
     profileOverrides: overrides.map((override) => override.setting),
     cargo: { cwd, args: selectionArgs, env: wrapperEnv },
+    seededDependencies: seeded,
   };
 }
 

@@ -40,6 +40,7 @@ export async function startGeneration(selection: BuildSelection, directory: stri
     const profile = selection.release ? 'release' : 'dev';
     reporter.info(`built without ${build.profileOverrides.map((setting) => `\`${setting}\``).join(' and ')} of [profile.${profile}]: patches bind to the program's symbols and follow each crate's own code (the program behaves the same)`);
   }
+  if (build.seededDependencies) reporter.info(`took the builds of ${build.seededDependencies} ${build.seededDependencies === 1 ? 'dependency' : 'dependencies'} from the project's own \`cargo build\` into target/ipbp`);
   const buildInputs = await BuildInputSnapshot.take(build.workspaceRoot, build.buildInputs, build.externalSources, build.buildScripts);
   const image = readElfImage(build.binary, await readFile(build.binary));
   return assemble(directory, build, image, buildInputs, reporter, (patcher) => patcher.loadBaselines());

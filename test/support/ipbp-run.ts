@@ -61,12 +61,13 @@ export class IpbpRun {
    * `env.CARGO_TARGET_DIR` (e.g. `SHARED_TARGET_DIRECTORY`) builds the copy there instead of in its own `target/`.
    * `processGroup` starts ipbp in a process group of its own, which `interruptGroup` signals as a terminal's Ctrl-C would.
    * `launcher`: a command that runs ipbp's command line (given as its last arguments) by `exec`, in a world of its own (a mount namespace).
+   * `beforeLaunch`: what the user did in the copy before `ipbp run` (a `cargo build`, say).
    */
   static async start(
     example: string,
     args: readonly string[] = [],
     env: NodeJS.ProcessEnv = {},
-    options: { processGroup?: boolean; launcher?: readonly string[] } = {},
+    options: { processGroup?: boolean; launcher?: readonly string[]; beforeLaunch?: (directory: string) => Promise<void> } = {},
   ): Promise<IpbpRun> {
     const directory = await mkdtemp(join(tmpdir(), `ipbp-e2e-${example}-`));
     await cp(join(repository, 'examples', example), directory, { recursive: true, filter: (source) => !source.includes('/target') });
@@ -74,6 +75,7 @@ export class IpbpRun {
     const manifest = join(directory, 'Cargo.toml');
     const text = await readFile(manifest, 'utf8').catch(() => undefined);
     if (text !== undefined) await writeFile(manifest, text.replaceAll('path = "../../crates/', `path = "${join(repository, 'crates')}/`));
+    await options.beforeLaunch?.(directory);
     return IpbpRun.launch(directory, env.CARGO_TARGET_DIR ?? join(directory, 'target'), env, 'events.jsonl', args, options.processGroup ?? false, options.launcher);
   }
 
