@@ -1,6 +1,11 @@
+import { randomBytes } from 'node:crypto';
 import { createWriteStream, type WriteStream } from 'node:fs';
 
-/** The machine-readable events of a session, one JSON object per line. */
+/**
+ * The machine-readable events of a session, one JSON object per line, as
+ * `schema/events.schema.json` describes them (the reporter adds `time` and
+ * `session` to each).
+ */
 export type SessionEvent =
   /** Where agents connect, and what they load: lets tools attach more processes of the same build. */
   | { event: 'session'; socket: string; agent: string; binary: string }
@@ -44,13 +49,16 @@ export class Reporter {
   private readonly events: NodeJS.WritableStream | undefined;
   private readonly ownedStream: WriteStream | undefined;
   private readonly color: boolean;
+  /** Names this session in every event: a tool following the file tells sessions apart. */
+  private readonly sessionId = randomBytes(8).toString('hex');
 
   constructor(
     eventsPath: string | undefined,
     private readonly listener?: (event: SessionEvent) => void,
   ) {
     if (eventsPath === '-') this.events = process.stdout;
-    else if (eventsPath) this.events = this.ownedStream = createWriteStream(eventsPath, { flags: 'a' });
+    // Afresh per session: a tool that reads it follows one session.
+    else if (eventsPath) this.events = this.ownedStream = createWriteStream(eventsPath, { flags: 'w' });
     const forced = process.env.FORCE_COLOR !== undefined && process.env.FORCE_COLOR !== '0';
     this.color = forced || (process.stderr.isTTY === true && process.env.NO_COLOR === undefined);
   }
@@ -73,7 +81,9 @@ export class Reporter {
   }
 
   emit(event: SessionEvent): void {
-    this.events?.write(`${JSON.stringify(event)}\n`);
+    const stamped = { ...event, time: new Date().toISOString(), session: this.sessionId };
+    // rustc's messages come coloured for the terminal; a file for tools holds the text alone.
+    this.events?.write(`${JSON.stringify(stamped, (_key, value: unknown) => (typeof value === 'string' ? stripAnsi(value) : value))}\n`);
     this.listener?.(event);
   }
 

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LAST_RESORT_MARK } from '../../src/cli/last-resort.js';
 import { sessionDirectoryOf } from '../../src/deliver/session-directory.js';
+import { eventsOffSchema } from './events-schema.js';
 import { REPOSITORY as repository } from './repository.js';
 
 
@@ -195,11 +196,14 @@ export class IpbpRun {
   /** Stops ipbp and removes the project copy, and the session directory a killed ipbp would leave behind. */
   async remove(): Promise<void> {
     await this.stop();
+    // Every event the session wrote is as the schema editors build on says.
+    const offSchema = eventsOffSchema(await this.events().catch(() => []));
     const session = await sessionDirectoryOf(this.directory, this.targetDirectory).catch(() => undefined);
     if (session) await rm(session, { recursive: true, force: true });
     await rm(this.directory, { recursive: true, force: true });
     // Every suite's last check: no error escaped to ipbp's last-resort handler.
     if (this.stderr.includes(LAST_RESORT_MARK)) throw new Error(`an error escaped to ipbp's last-resort handler:\n${this.stderr.slice(-4000)}`);
+    if (offSchema.length > 0) throw new Error(`events off schema/events.schema.json:\n${offSchema.join('\n')}`);
   }
 
   private notify(): void {
