@@ -20,6 +20,8 @@ export interface BuildSelection {
   readonly example?: string | undefined;
   readonly features?: string | undefined;
   readonly release?: boolean | undefined;
+  /** Cargo's own build flags, passed on as given: `--no-default-features`, `--all-features`, `--locked`, `--frozen`, `--offline`, `-j N`, `--config X`. */
+  readonly cargoFlags?: readonly string[] | undefined;
 }
 
 /** Everything needed to replay the build of the running program. */
@@ -93,6 +95,7 @@ export async function captureBuild(selection: BuildSelection, sessionDir: string
   if (selection.example) selectionArgs.push('--example', selection.example);
   if (selection.features) selectionArgs.push('--features', selection.features);
   if (selection.release) selectionArgs.push('--release');
+  selectionArgs.push(...(selection.cargoFlags ?? []));
   const overrides = await profileOverrides(workspace.root, selection.release ? 'release' : 'dev');
   for (const override of overrides) selectionArgs.push('--config', override.config);
   const wrapperEnv: Record<string, string> = { RUSTC_WORKSPACE_WRAPPER: rustcShim, [CAPTURE_DIR_ENV]: captureDir, [LINKER_SHIM_ENV]: linkerShim };

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { attachCommand } from './attach-command.js';
 import { demoCommand } from './demo-command.js';
@@ -6,9 +7,16 @@ import { installLastResortHandlers } from './last-resort.js';
 import { reportError } from './report-error.js';
 import { runCommand } from './run-command.js';
 
+/** The package's version, as `ipbp --version` prints it (cargo's spelling: `ipbp 0.1.0`). */
+function packageVersion(): string {
+  const manifest = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return manifest.version;
+}
+
 function buildProgram(): Command {
   const program = new Command('ipbp')
     .description('In-place binary patching for running Rust programs')
+    .version(`ipbp ${packageVersion()}`, '-V, --version', 'print the version')
     .exitOverride()
     .showHelpAfterError();
   program
@@ -27,6 +35,13 @@ function buildProgram(): Command {
     .option('--example <name>', 'example to run')
     .option('-F, --features <features>', 'features to activate')
     .option('-r, --release', 'build with the release profile')
+    .option('--no-default-features', "do not activate the package's default features")
+    .option('--all-features', 'activate all available features')
+    .option('--locked', 'assert that Cargo.lock will remain unchanged')
+    .option('--frozen', 'assert that Cargo.lock and the cache are up to date (--locked and --offline)')
+    .option('--offline', 'run cargo without accessing the network')
+    .option('-j, --jobs <n>', 'number of parallel cargo jobs')
+    .option('--config <KEY=VALUE|PATH>', 'override a cargo configuration value (repeatable)', (value: string, previous: string[]) => [...previous, value], [] as string[])
     .option('--manifest-path <path>', 'path to Cargo.toml')
     .option('--events <file>', 'write one JSON event per line to FILE (- for stdout)')
     .option('--processes <n>', 'start this many processes of the program', '1')

@@ -12,6 +12,14 @@ export interface RunFlags {
   readonly processes: string;
   readonly restart: boolean;
   readonly listen?: string;
+  /** False under `--no-default-features`. */
+  readonly defaultFeatures: boolean;
+  readonly allFeatures?: boolean;
+  readonly locked?: boolean;
+  readonly frozen?: boolean;
+  readonly offline?: boolean;
+  readonly jobs?: string;
+  readonly config: string[];
 }
 
 /** `ipbp run`: build, start and hot-patch a cargo project's program. */
@@ -31,6 +39,7 @@ export async function runCommand(appArgs: string[], flags: RunFlags): Promise<vo
       example: flags.example,
       features: flags.features,
       release: flags.release,
+      cargoFlags: cargoFlagsOf(flags),
       manifestPath: flags.manifestPath,
       events: flags.events,
       processes,
@@ -39,6 +48,22 @@ export async function runCommand(appArgs: string[], flags: RunFlags): Promise<vo
     },
     process.cwd(),
   );
+}
+
+/** The build flags `ipbp run` hands to cargo as they are, in cargo's own spelling. */
+function cargoFlagsOf(flags: RunFlags): string[] {
+  const args: string[] = [];
+  if (!flags.defaultFeatures) args.push('--no-default-features');
+  if (flags.allFeatures) args.push('--all-features');
+  if (flags.locked) args.push('--locked');
+  if (flags.frozen) args.push('--frozen');
+  if (flags.offline) args.push('--offline');
+  if (flags.jobs !== undefined) {
+    if (!/^-?\d+$/.test(flags.jobs) || Number(flags.jobs) === 0) throw new UserError(`--jobs takes a whole number other than 0, not ${flags.jobs}`, 'bad-flag');
+    args.push('--jobs', flags.jobs);
+  }
+  for (const setting of flags.config) args.push('--config', setting);
+  return args;
 }
 
 /** `PORT` (loopback) or `HOST:PORT`; binding beyond loopback takes an explicit host. */

@@ -50,7 +50,9 @@ export async function findOrphans(directory: string, selection: BuildSelection, 
   }
   if (apps.length === 0) return undefined;
   const differing = SELECTION_FLAGS.filter(([key]) => (exact || selection[key] !== undefined) && (selection[key] ?? false) !== (record.selection[key] ?? false));
-  if (differing.length > 0) {
+  const asked = (selection.cargoFlags ?? []).join(' ');
+  const flagsDiffer = (exact || asked !== '') && asked !== (record.selection.cargoFlags ?? []).join(' ');
+  if (differing.length > 0 || flagsDiffer) {
     reporter.warn(`pid ${pidsOf({ record, apps })} of this project runs with ${describeSelection(record.selection)}, not what was asked for; leaving it alone`);
     return undefined;
   }
@@ -141,6 +143,7 @@ function describeSelection(selection: BuildSelection): string {
     if (value === undefined || value === false) return [];
     return value === true ? [flag] : [`${flag} ${value}`];
   });
+  flags.push(...(selection.cargoFlags ?? []));
   return flags.length > 0 ? `\`${flags.join(' ')}\`` : 'no build options';
 }
 

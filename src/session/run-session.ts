@@ -104,8 +104,8 @@ class Session {
     private readonly directory: string,
     private readonly reporter: Reporter,
   ) {
-    const { manifestPath, package: pkg, bin, example, features, release } = options;
-    this.setting = { selection: { manifestPath, package: pkg, bin, example, features, release }, cwd, appArgs: options.appArgs, processes: options.processes };
+    const { manifestPath, package: pkg, bin, example, features, release, cargoFlags } = options;
+    this.setting = { selection: { manifestPath, package: pkg, bin, example, features, release, cargoFlags }, cwd, appArgs: options.appArgs, processes: options.processes };
     this.journal = new SessionJournal(directory, () => ({ setting: this.setting, generation: this.generation, generationNumber: this.generationCount, apps: this.apps }));
     this.refusals = new RefusalReport(reporter);
   }

@@ -39,6 +39,30 @@ describe('ipbp run on a package with a lib and a bin (examples/lib-and-bin)', ()
   });
 });
 
+/** Cargo's own build flags, passed on to every build of the session. */
+describe('cargo build flags (examples/lib-and-bin)', () => {
+  let session: IpbpRun;
+  after(async () => session?.remove());
+
+  test('--all-features, --offline, -j and --config reach cargo: the feature is on, and the app is patched', async () => {
+    session = await IpbpRun.start('lib-and-bin', ['--bin', 'lib-and-bin', '--all-features', '--offline', '-j', '1', '--config', 'profile.dev.debug-assertions=false']);
+    await session.waitForEvent((event) => event.event === 'ready', 180_000);
+    await session.waitForLine(/^LOUD \d+$/);
+    const from = session.stdout.length;
+    await session.edit('src/lib.rs', 'format!("LOUD {tick}")', 'format!("LOUDER {tick}")');
+    await session.waitForEvent((event) => event.event === 'patched');
+    await session.waitForLine(/^LOUDER \d+$/, from);
+  });
+
+  test('a flag cargo refuses is cargo\'s own error, before anything runs', async () => {
+    const refused = await IpbpRun.start('lib-and-bin', ['--bin', 'lib-and-bin', '--config', 'not a setting']);
+    const code = await refused.waitForExit();
+    await refused.remove();
+    assert.notEqual(code, 0);
+    assert.match(refused.stderr, /--config/);
+  });
+});
+
 /**
  * ipbp's build directory removed while the session runs (a `cargo clean`,
  * a disk clean-up): a recompile of the binary would lack the library it is
