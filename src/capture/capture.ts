@@ -9,6 +9,7 @@ import type { BuildScriptRun } from './build-script-runs.js';
 import { externalCrateSources } from './external-sources.js';
 import { type CargoWorkspace, readCargoWorkspace } from './cargo-metadata.js';
 import { CAPTURE_DIR_ENV, LINKER_SHIM_ENV, type LinkRecord, OBJECT_KEEPER, type RustcRecord } from './capture-record.js';
+import { checkBinaryChoice } from './binary-choice.js';
 import { runCargo } from './run-cargo.js';
 import { seedDependencyBuilds } from './seed-dependencies.js';
 import { targetTripleOf } from './target-triple.js';
@@ -71,6 +72,7 @@ const wrappersDir = join(dirname(fileURLToPath(import.meta.url)), 'wrappers');
  */
 export async function captureBuild(selection: BuildSelection, sessionDir: string, cwd: string, signal?: AbortSignal): Promise<CapturedBuild> {
   const workspace = await readCargoWorkspace(selection.manifestPath, cwd);
+  await checkBinaryChoice(workspace, selection, cwd);
   const captureDir = join(sessionDir, 'capture');
   await rm(captureDir, { recursive: true, force: true });
   await mkdir(captureDir, { recursive: true });

@@ -10,6 +10,10 @@ export interface WorkspaceMember {
   readonly manifestPath: string;
   /** The package's build script (`build.rs` or `package.build`), if it has one. */
   readonly buildScript: string | undefined;
+  /** Its binary targets' names. */
+  readonly binaries: readonly string[];
+  /** `package.default-run`: the binary `cargo run` picks among several. */
+  readonly defaultRun: string | undefined;
 }
 
 export interface CargoWorkspace {
@@ -30,7 +34,7 @@ interface RawMetadata {
   workspace_root: string;
   target_directory: string;
   workspace_members: string[];
-  packages: Array<{ id: string; name: string; source: string | null; manifest_path: string; targets: Array<{ kind: string[]; src_path: string }> }>;
+  packages: Array<{ id: string; name: string; source: string | null; manifest_path: string; default_run?: string | null; targets: Array<{ kind: string[]; name: string; src_path: string }> }>;
 }
 
 /**
@@ -59,6 +63,8 @@ export async function readCargoWorkspace(manifestPath: string | undefined, cwd: 
       name: pkg.name,
       manifestPath: pkg.manifest_path,
       buildScript: pkg.targets.find((target) => target.kind.includes('custom-build'))?.src_path,
+      binaries: pkg.targets.filter((target) => target.kind.includes('bin')).map((target) => target.name),
+      defaultRun: pkg.default_run ?? undefined,
     }),
   );
   return {

@@ -119,3 +119,16 @@ describe('ipbp run on cargo project shapes (examples/project-shapes)', () => {
     });
   });
 });
+
+/** As `cargo run` does: several binaries and none chosen is an error that lists them, before anything is built. */
+describe('a package with several binaries and no --bin (examples/project-shapes)', () => {
+  test('ipbp run lists the binaries and builds nothing', async () => {
+    const session = await IpbpRun.start('project-shapes', ['-p', 'shapes-app']);
+    const code = await session.waitForExit();
+    await session.remove();
+    assert.notEqual(code, 0);
+    assert.match(session.stderr, /`ipbp run` could not determine which binary to run: use the `--bin` option to choose one, or the `default-run` manifest key/);
+    assert.match(session.stderr, /available binaries: extra-tool, service/);
+    assert.doesNotMatch(session.stderr, /Compiling/);
+  });
+});
