@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { REPOSITORY } from '../support/repository.js';
@@ -25,6 +26,19 @@ describe('ipbp, the command line', () => {
     const result = ipbp('help', 'run');
     assert.equal(result.status, 0);
     for (const flag of ['--bin', '--release', '--no-default-features', '--all-features', '--locked', '--offline', '--jobs', '--config', '--events']) assert.match(result.stdout, new RegExp(flag));
+  });
+
+  test('`cargo ipbp` runs it as a cargo subcommand', () => {
+    // As npm installs it: `cargo-ipbp` on the PATH, which cargo finds for `cargo ipbp`.
+    const bin = mkdtempSync(join(tmpdir(), 'ipbp-cargo-subcommand-'));
+    try {
+      symlinkSync(join(REPOSITORY, 'bin', 'cargo-ipbp.js'), join(bin, 'cargo-ipbp'));
+      const result = spawnSync('cargo', ['ipbp', '--version'], { encoding: 'utf8', timeout: 20_000, env: { ...process.env, PATH: `${bin}:${process.env.PATH ?? ''}` } });
+      assert.equal(result.status, 0, result.stderr);
+      assert.match(result.stdout, /^ipbp \d+\.\d+\.\d+/);
+    } finally {
+      rmSync(bin, { recursive: true, force: true });
+    }
   });
 
   test('a bad --jobs is refused with a message, before anything is built', () => {
