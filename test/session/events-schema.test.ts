@@ -21,7 +21,7 @@ const PATCHED = {
 /** The schema is what every e2e suite checks its session's events against (`IpbpRun.remove`); here, that it can say no. */
 describe('schema/events.schema.json', () => {
   test('events as a session writes them match', () => {
-    assert.deepEqual(eventsOffSchema([PATCHED, { event: 'ready', pid: 7, ...STAMP }, { event: 'compile-error', message: 'error[E0425]: cannot find value `x`', ...STAMP }]), []);
+    assert.deepEqual(eventsOffSchema([PATCHED, { event: 'ready', pid: 7, ...STAMP }, { event: 'compile-error', message: 'error[E0425]: cannot find value `x`', ...STAMP }, { event: 'patch-failed', patch: 0, message: 'a build script failed when rerun', pids: [7], ...STAMP }]), []);
   });
 
   test('an event without its time or session, of an unknown kind, with a field of the wrong type or an unknown field, does not', () => {
