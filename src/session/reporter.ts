@@ -30,7 +30,7 @@ export type SessionEvent =
     }
   | { event: 'no-change'; files: string[] }
   | { event: 'compile-error'; message: string }
-  /** `patch` 0: the round failed before a patch was built (a build script that failed when rerun). */
+  /** `patch` 0: the round failed in the build tools, not in a process (rustc or the linker killed or missing, a build script that failed when rerun). */
   | { event: 'patch-failed'; patch: number; message: string; pids: number[] }
   /** A change a patch cannot apply, with `restarting` false under --no-restart. */
   | { event: 'unpatchable'; reasons: string[]; details: string[]; restarting: boolean }
