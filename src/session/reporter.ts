@@ -30,7 +30,7 @@ export type SessionEvent =
     }
   | { event: 'no-change'; files: string[] }
   | { event: 'compile-error'; message: string }
-  /** `patch` 0: the round failed in the build tools, not in a process (rustc or the linker killed or missing, a build script that failed when rerun). */
+  /** `patch` is 0: the failure is the edit's round's (a refused patch, a killed or missing rustc or linker, a build script that failed when rerun). */
   | { event: 'patch-failed'; patch: number; message: string; pids: number[] }
   /** A change a patch cannot apply, with `restarting` false under --no-restart. */
   | { event: 'unpatchable'; reasons: string[]; details: string[]; restarting: boolean }
