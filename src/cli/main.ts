@@ -4,6 +4,7 @@ import { attachCommand } from './attach-command.js';
 import { demoCommand } from './demo-command.js';
 import { diffCommand } from './diff-command.js';
 import { installLastResortHandlers } from './last-resort.js';
+import { logCommand, statusCommand } from './log-command.js';
 import { reportError } from './report-error.js';
 import { runCommand } from './run-command.js';
 
@@ -58,6 +59,17 @@ function buildProgram(): Command {
     .option('--events <file>', 'write one JSON event per line to FILE (- for stdout)')
     .option('--no-restart', 'report changes that cannot be patched, and crashes, instead of restarting the app')
     .action(attachCommand);
+  program
+    .command('log')
+    .description("List the patches, compile errors and restarts of this project's newest `ipbp run`")
+    .option('-f, --follow', 'go on listing them as they come')
+    .option('--manifest-path <path>', 'path to Cargo.toml')
+    .action(logCommand);
+  program
+    .command('status')
+    .description('Say whether an `ipbp run` is running this project, its processes and its last patch')
+    .option('--manifest-path <path>', 'path to Cargo.toml')
+    .action(statusCommand);
   program
     .command('demo')
     .description('Run the bundled example under ipbp and patch it live, twice')

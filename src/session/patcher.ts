@@ -312,6 +312,7 @@ export class Patcher {
     this.reporter.emit({
       event: 'patched',
       patch: id,
+      files: [...files],
       changed,
       added,
       migrated: built.migrations,

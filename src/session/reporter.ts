@@ -15,6 +15,8 @@ export type SessionEvent =
   | {
       event: 'patched';
       patch: number;
+      /** The saved files the patch comes from. */
+      files: string[];
       changed: string[];
       added: string[];
       /** Types whose layout changed, migrated by the app's `ipbp::migrate` hooks. */
@@ -49,6 +51,8 @@ export type SessionEvent =
 export class Reporter {
   private readonly events: NodeJS.WritableStream | undefined;
   private readonly ownedStream: WriteStream | undefined;
+  /** The session directory's log (`session-log.ts`): what `ipbp log` and `ipbp status` read. */
+  private log: WriteStream | undefined;
   private readonly color: boolean;
   /** Names this session in every event: a tool following the file tells sessions apart. */
   private readonly sessionId = randomBytes(8).toString('hex');
@@ -81,16 +85,22 @@ export class Reporter {
     process.stderr.write(this.color ? `${text}\n` : `${stripAnsi(text)}\n`);
   }
 
+  /** Also writes every event from now on to `path`, after what it holds (an adopting session goes on with its log). */
+  logTo(path: string): void {
+    this.log = createWriteStream(path, { flags: 'a', mode: 0o600 });
+  }
+
   emit(event: SessionEvent): void {
     const stamped = { ...event, time: new Date().toISOString(), session: this.sessionId };
     // rustc's messages come coloured for the terminal; a file for tools holds the text alone.
-    this.events?.write(`${JSON.stringify(stamped, (_key, value: unknown) => (typeof value === 'string' ? stripAnsi(value) : value))}\n`);
+    const line = `${JSON.stringify(stamped, (_key, value: unknown) => (typeof value === 'string' ? stripAnsi(value) : value))}\n`;
+    this.events?.write(line);
+    this.log?.write(line);
     this.listener?.(event);
   }
 
   async close(): Promise<void> {
-    const stream = this.ownedStream;
-    if (stream) await new Promise<void>((resolve) => stream.end(resolve));
+    for (const stream of [this.ownedStream, this.log]) if (stream) await new Promise<void>((resolve) => stream.end(resolve));
   }
 
   private paint(code: string, text: string): string {

@@ -23,6 +23,7 @@ import type { RunningApp } from './running-app.js';
 import { SessionJournal, type SessionSetting } from './session-journal.js';
 import { SerialQueue } from './serial-queue.js';
 import { SessionLock } from './session-lock.js';
+import { sessionLogPath } from './session-log.js';
 import { SourceWatcher } from '../watch/source-watcher.js';
 
 export interface RunOptions extends BuildSelection {
@@ -140,6 +141,7 @@ class Session {
       await rm(this.directory, { recursive: true, force: true });
     }
     await ensureSessionDirectory(this.directory);
+    this.reporter.logTo(sessionLogPath(this.directory));
     const server = (this.server = await this.startServer());
     this.agentLibrary = await ensureAgentBuilt();
     if (this.stopping) return;

@@ -23,6 +23,13 @@ export class SessionLock {
     process.once('exit', this.releaseOnExit);
   }
 
+  /** The pid of the live `ipbp run` holding the lock in `directory`, if one does. */
+  static async holderIn(directory: string): Promise<number | undefined> {
+    const text = await readFile(join(directory, 'run.lock'), 'utf8').catch(() => undefined);
+    const holder = text === undefined ? undefined : parseHolder(text);
+    return holder && isRunning(holder) ? holder.pid : undefined;
+  }
+
   static async acquire(directory: string): Promise<SessionLock> {
     await mkdir(directory, { recursive: true });
     const path = join(directory, 'run.lock');

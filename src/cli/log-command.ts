@@ -1,0 +1,59 @@
+import { join } from 'node:path';
+import { readCargoWorkspace } from '../capture/cargo-metadata.js';
+import { projectKey, sessionDirectoryOf } from '../deliver/session-directory.js';
+import { UserError } from '../errors/user-error.js';
+import { SessionLock } from '../session/session-lock.js';
+import { type LoggedEvent, logLine, readSessionLog, runningPids, sessionLogPath } from '../session/session-log.js';
+
+export interface LogFlags {
+  readonly manifestPath?: string;
+  readonly follow?: boolean;
+}
+
+/** How often `--follow` looks for new events. */
+const FOLLOW_INTERVAL_MS = 200;
+
+/** The project's newest session: its log, and whether an `ipbp run` still holds it. */
+async function projectSession(manifestPath: string | undefined): Promise<{ root: string; log: string; holder: number | undefined }> {
+  const workspace = await readCargoWorkspace(manifestPath, process.cwd(), { dependencies: false });
+  const directory = await sessionDirectoryOf(workspace.root, workspace.targetDirectory);
+  const holder = await SessionLock.holderIn(join(workspace.targetDirectory, 'ipbp', 'sessions', await projectKey(workspace.root, workspace.targetDirectory)));
+  return { root: workspace.root, log: sessionLogPath(directory), holder };
+}
+
+async function readLogOf(log: string, offset = 0): Promise<{ events: LoggedEvent[]; next: number }> {
+  const read = await readSessionLog(log, offset);
+  if (!read) throw new UserError('no `ipbp run` of this project has left a log', 'no-session', ['start one with `ipbp run`; its patches are listed here']);
+  return read;
+}
+
+/** `ipbp log`: the patches (and compile errors, restarts, processes) of the project's newest session; `--follow` goes on as they come. */
+export async function logCommand(flags: LogFlags): Promise<void> {
+  const { root, log } = await projectSession(flags.manifestPath);
+  let { events, next } = await readLogOf(log);
+  for (;;) {
+    for (const event of events) {
+      const line = logLine(event, root);
+      if (line) process.stdout.write(`${line}\n`);
+    }
+    if (!flags.follow) return;
+    await new Promise((resolve) => setTimeout(resolve, FOLLOW_INTERVAL_MS));
+    // A new session starts its log afresh: read it from the start.
+    const read = await readSessionLog(log, next);
+    ({ events, next } = read && read.next >= next ? read : await readLogOf(log));
+  }
+}
+
+/** `ipbp status`: whether a session runs the project, its processes, and its last patch. */
+export async function statusCommand(flags: LogFlags): Promise<void> {
+  const { root, log, holder } = await projectSession(flags.manifestPath);
+  const events = (await readSessionLog(log))?.events ?? [];
+  if (holder === undefined) {
+    process.stdout.write(`no \`ipbp run\` is running this project${events.length > 0 ? `; the last one ended after ${events.at(-1)!.time}` : ''}\n`);
+    return;
+  }
+  const pids = runningPids(events);
+  process.stdout.write(`ipbp run (pid ${holder}) is running this project; ${pids.length > 0 ? `app pid ${pids.join(', ')}` : 'no app running'}\n`);
+  const last = [...events].reverse().find((event) => event.event === 'patched');
+  if (last) process.stdout.write(`last patch: ${logLine(last, root)}\n`);
+}
