@@ -156,8 +156,8 @@ function packagesToRecompile(workspace: CargoWorkspace): Set<string> {
 /**
  * Removing cargo's fingerprints of packages
  * (`<target>/[<triple>/]<profile>/.fingerprint/<package>-<hash>/`) makes cargo
- * recompile them, through the wrapper, as it does every other workspace
- * crate; their outputs stay in place until the new build replaces them.
+ * recompile them, through the wrapper; their outputs stay in place until
+ * the new build replaces them.
  */
 async function forgetFingerprints(targetDirectory: string, names: ReadonlySet<string>): Promise<void> {
   if (names.size === 0) return;
