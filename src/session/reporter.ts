@@ -49,7 +49,7 @@ export type SessionEvent =
  * app owns stdout), and the same facts as JSON lines for editors and tests.
  */
 export class Reporter {
-  private readonly events: NodeJS.WritableStream | undefined;
+  private events: NodeJS.WritableStream | undefined;
   private readonly ownedStream: WriteStream | undefined;
   /** The session directory's log (`session-log.ts`): what `ipbp log` and `ipbp status` read. */
   private log: WriteStream | undefined;
@@ -63,7 +63,15 @@ export class Reporter {
   ) {
     if (eventsPath === '-') this.events = process.stdout;
     // Afresh per session: a tool that reads it follows one session.
-    else if (eventsPath) this.events = this.ownedStream = createWriteStream(eventsPath, { flags: 'w' });
+    else if (eventsPath) {
+      const stream = createWriteStream(eventsPath, { flags: 'w' });
+      stream.on('error', (error) => {
+        if (this.events !== stream) return;
+        this.events = undefined;
+        this.warn(`cannot write the events file ${eventsPath} (${error.message}); no more events go to it`);
+      });
+      this.events = this.ownedStream = stream;
+    }
     const forced = process.env.FORCE_COLOR !== undefined && process.env.FORCE_COLOR !== '0';
     this.color = forced || (process.stderr.isTTY === true && process.env.NO_COLOR === undefined);
   }
@@ -87,7 +95,14 @@ export class Reporter {
 
   /** Also writes every event from now on to `path`, after what it holds (an adopting session goes on with its log). */
   logTo(path: string): void {
-    this.log = createWriteStream(path, { flags: 'a', mode: 0o600 });
+    const log = createWriteStream(path, { flags: 'a', mode: 0o600 });
+    // A full disk must not end the session: the log stops, and says so once.
+    log.on('error', (error) => {
+      if (this.log !== log) return;
+      this.log = undefined;
+      this.warn(`cannot write the session log ${path} (${error.message}); \`ipbp log\` and \`ipbp status\` miss what follows`);
+    });
+    this.log = log;
   }
 
   emit(event: SessionEvent): void {
@@ -100,7 +115,8 @@ export class Reporter {
   }
 
   async close(): Promise<void> {
-    for (const stream of [this.ownedStream, this.log]) if (stream) await new Promise<void>((resolve) => stream.end(resolve));
+    // A stream that failed (a full disk) is destroyed already, and would never call back.
+    for (const stream of [this.ownedStream, this.log]) if (stream && !stream.destroyed) await new Promise<void>((resolve) => stream.end(resolve));
   }
 
   private paint(code: string, text: string): string {
