@@ -18,24 +18,16 @@ export function readObjects(path: string, bytes: Uint8Array): ObjectFile[] {
 }
 
 /**
- * `readObjects` of a file, or of every object file below a directory, that
- * hands back the very object of `earlier` (what an earlier read returned)
- * wherever one has the same bytes. Parsing is most of the cost of reading a
- * build, and rustc's incremental build rewrites only the codegen units an
- * edit touched; the diff also knows an object it has seen by its identity.
+ * `readObjects` of each of `files` (objects or archives), handing back the
+ * very object of `earlier` (what an earlier read returned) wherever one has
+ * the same bytes. Parsing is most of the cost of reading a build, and
+ * rustc's incremental build rewrites only the codegen units an edit
+ * touched; the diff also knows an object it has seen by its identity.
  * Objects are matched by content, not name: rustc names a unit's object
- * after the compiler session that made it.
- */
-export async function readObjectPathReusing(path: string, earlier: readonly ObjectFile[]): Promise<ObjectFile[]> {
-  const info = await stat(path);
-  return readObjectFilesReusing(info.isDirectory() ? await listObjectFiles(path) : [path], earlier);
-}
-
-/**
- * `readObjectPathReusing` of a list of files. A file that is still the
- * inode an earlier object was read from, unmodified since, is not even
- * read: rustc hard-links the objects of the codegen units it reuses from
- * its incremental cache, so those keep their inode from build to build.
+ * after the compiler session that made it. A file that is still the inode
+ * an earlier object was read from, unmodified since, is not even read:
+ * rustc hard-links the objects of the codegen units it reuses from its
+ * incremental cache, so those keep their inode from build to build.
  */
 export async function readObjectFilesReusing(files: readonly string[], earlier: readonly ObjectFile[]): Promise<ObjectFile[]> {
   const reusable = new ReusableObjects(earlier);

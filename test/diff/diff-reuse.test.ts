@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { type Diff, diffObjects } from '../../src/diff/compare.js';
 import type { ObjectFile } from '../../src/object/model.js';
-import { readObjectPath, readObjectPathReusing } from '../../src/object/read.js';
+import { readObjectFilesReusing, readObjectPath } from '../../src/object/read.js';
 import { DEMO_CRATE, edit } from '../support/demo-crate.js';
 import { ScratchCrate } from '../support/rustc.js';
 
@@ -39,7 +39,7 @@ describe('diffing a rebuild that shares parsed objects with the running build', 
     test(`${what}: the same outcome, with the unchanged units reused`, async () => {
       const base = await readObjectPath(baseRlib);
       const rebuilt = await crate.build(edit(DEMO_CRATE, from, to));
-      const reused = await readObjectPathReusing(rebuilt, base);
+      const reused = await readObjectFilesReusing([rebuilt], base);
       const shared = reused.filter((object) => base.includes(object)).length;
       assert.ok(shared > 0, 'no object of the rebuild was taken from the earlier read');
       assert.ok(shared < reused.length, 'every object was taken from the earlier read, though the edit changed code');
@@ -56,7 +56,7 @@ describe('diffing a rebuild that shares parsed objects with the running build', 
     for (let step = 1; step <= 3; step++) {
       source = edit(source, `x + ${step} }`, `x + ${step + 1} }`);
       const rlib = await crate.build(source);
-      const reused = await readObjectPathReusing(rlib, running);
+      const reused = await readObjectFilesReusing([rlib], running);
       const diff = diffObjects(running, reused);
       assert.deepEqual(outcome(diff), outcome(diffObjects(await readObjectPath(runningRlib), await readObjectPath(rlib))));
       assert.deepEqual(
@@ -70,7 +70,7 @@ describe('diffing a rebuild that shares parsed objects with the running build', 
 
   test('an identical rebuild reuses every object and finds nothing', async () => {
     const base = await readObjectPath(baseRlib);
-    const reused = await readObjectPathReusing(await crate.build(DEMO_CRATE), base);
+    const reused = await readObjectFilesReusing([await crate.build(DEMO_CRATE)], base);
     assert.ok(reused.length === base.length && reused.every((object, i) => object === base[i]), 'an object was parsed again');
     const diff = diffObjects(base, reused);
     assert.equal(diff.changedAtoms.length + diff.addedAtoms.length, 0);

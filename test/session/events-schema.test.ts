@@ -7,7 +7,7 @@ const STAMP = { time: '2026-12-02T13:05:11.123Z', session: '0123456789abcdef' };
 const PATCHED = {
   event: 'patched',
   patch: 3,
-  files: ['/home/dev/app/src/main.rs'],
+  files: ['src/main.rs'],
   changed: ['app::greeting'],
   added: [],
   migrated: [],
