@@ -5,6 +5,7 @@ import { demoCommand } from './demo-command.js';
 import { diffCommand } from './diff-command.js';
 import { installLastResortHandlers } from './last-resort.js';
 import { logCommand, statusCommand } from './log-command.js';
+import { UserError } from '../errors/user-error.js';
 import { reportError } from './report-error.js';
 import { runCommand } from './run-command.js';
 
@@ -88,6 +89,7 @@ export async function main(argv: readonly string[]): Promise<void> {
       return;
     }
     reportError(error);
-    process.exitCode = 1;
+    // Cargo's own code for a build that failed (`cargo run` exits 101 too); 1 for everything else.
+    process.exitCode = error instanceof UserError && error.code === 'build-failed' ? 101 : 1;
   }
 }

@@ -31,7 +31,7 @@ export async function runCommand(appArgs: string[], flags: RunFlags): Promise<vo
   if (!Number.isInteger(processes) || processes < 1 || processes > 64) throw new UserError('--processes takes a whole number from 1 to 64', 'bad-flag');
   if (flags.bin && flags.example) throw new UserError('--bin and --example exclude each other', 'bad-flag');
   const listen = flags.listen === undefined ? undefined : parseListenAddress(flags.listen);
-  await runSession(
+  const appExitCode = await runSession(
     {
       listen,
       package: flags.package,
@@ -48,6 +48,8 @@ export async function runCommand(appArgs: string[], flags: RunFlags): Promise<vo
     },
     process.cwd(),
   );
+  // As `cargo run`: the program's own exit code is the command's.
+  if (appExitCode !== undefined) process.exitCode = appExitCode;
 }
 
 /** The build flags `ipbp run` hands to cargo as they are, in cargo's own spelling. */

@@ -51,7 +51,7 @@ export interface RunOptions extends BuildSelection {
  * instead (`ipbp attach` does only that): their agents reconnect to the
  * project's session directory, which stays the same from session to session.
  */
-export async function runSession(options: RunOptions, cwd: string): Promise<void> {
+export async function runSession(options: RunOptions, cwd: string): Promise<number | undefined> {
   const workspace = await readCargoWorkspace(options.manifestPath, cwd, { dependencies: false });
   // Taken before anything else, the events file included: a refused second session must not touch the first one's files.
   // The project key reads the real path of the target directory, which a first build has not made yet.
@@ -60,7 +60,7 @@ export async function runSession(options: RunOptions, cwd: string): Promise<void
   try {
     const reporter = new Reporter(options.events, options.onEvent);
     if (lock.staleHolder !== undefined) reporter.warn(`took over ${lock.path} from pid ${lock.staleHolder}, which is no longer running`);
-    await new Session(options, cwd, await sessionDirectoryOf(workspace.root, workspace.targetDirectory), reporter).run();
+    return await new Session(options, cwd, await sessionDirectoryOf(workspace.root, workspace.targetDirectory), reporter).run();
   } finally {
     await lock.release();
   }
@@ -97,6 +97,8 @@ class Session {
   /** No app is running (it crashed); the next edit starts a fresh build. */
   private waitingForEdit = false;
   private finish: () => void = () => {};
+  /** The code the last app exited with, when it ended the session by exiting. */
+  private appExitCode: number | undefined;
 
   constructor(
     private readonly options: RunOptions,
@@ -111,7 +113,8 @@ class Session {
     this.refusals = new RefusalReport(reporter);
   }
 
-  async run(): Promise<void> {
+  /** Resolves with the exit code of the app when the session ended because it exited by itself, as `cargo run` passes it on. */
+  async run(): Promise<number | undefined> {
     const finished = new Promise<void>((resolve) => (this.finish = resolve));
     const onSignal = (): void => void this.shutDown();
     // A closed terminal (SIGHUP) and `kill` (SIGTERM) end the session as Ctrl-C does: the apps stop with it.
@@ -122,9 +125,13 @@ class Session {
       this.startup = startup.catch(() => {});
       await startup;
       await finished;
+      return this.appExitCode;
     } catch (error) {
       // Ended mid-start: what failed was cut short by the quit (cargo stopped, the directory gone), which is no news.
-      if (this.stopping) return await this.stopped;
+      if (this.stopping) {
+        await this.stopped;
+        return undefined;
+      }
       await this.shutDown();
       throw error;
     } finally {
@@ -306,7 +313,9 @@ class Session {
       return;
     }
     this.reporter.info(`${basename(generation.build.binary)} exited (${signal ?? `code ${code}`})`);
-    if (this.apps.size === 0) void this.shutDown();
+    if (this.apps.size > 0) return;
+    this.appExitCode = code ?? undefined;
+    void this.shutDown();
   }
 
   /** Report what crashed and what it last received; then restart, unless that would only crash again. */
