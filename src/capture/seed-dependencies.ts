@@ -32,7 +32,8 @@ export async function seedDependencyBuilds(userProfileDir: string, ipbpProfileDi
     seeded.add(unit[1]!);
   }
   if (hashes.size === 0) return 0;
-  const ofSeededUnit = (name: string): boolean => [...hashes].some((hash) => name.includes(`-${hash}`));
+  // `lib<crate>-<hash>.rlib`, `<crate>-<hash>.d`, `<package>-<hash>/`: the unit's hash names all it made.
+  const ofSeededUnit = (name: string): boolean => hashes.has(/-([0-9a-f]{16})(?:\.|$)/.exec(name)?.[1] ?? '');
   for (const folder of ['.fingerprint', 'build', 'deps']) {
     await mkdir(join(ipbpProfileDir, folder), { recursive: true });
     for (const name of (await readdir(join(userProfileDir, folder)).catch(() => [] as string[])).filter(ofSeededUnit)) {

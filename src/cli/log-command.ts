@@ -3,7 +3,7 @@ import { readCargoWorkspace } from '../capture/cargo-metadata.js';
 import { projectKey, sessionDirectoryOf } from '../deliver/session-directory.js';
 import { UserError } from '../errors/user-error.js';
 import { SessionLock } from '../session/session-lock.js';
-import { type LoggedEvent, logLine, readSessionLog, runningPids, sessionLogPath } from '../session/session-log.js';
+import { logLine, readSessionLog, runningPids, sessionLogPath } from '../session/session-log.js';
 
 export interface LogFlags {
   readonly manifestPath?: string;
@@ -21,16 +21,12 @@ async function projectSession(manifestPath: string | undefined): Promise<{ root:
   return { root: workspace.root, log: sessionLogPath(directory), holder };
 }
 
-async function readLogOf(log: string, offset = 0): Promise<{ events: LoggedEvent[]; next: number }> {
-  const read = await readSessionLog(log, offset);
-  if (!read) throw new UserError('no `ipbp run` of this project has left a log', 'no-session', ['start one with `ipbp run`; its patches are listed here']);
-  return read;
-}
-
 /** `ipbp log`: the patches (and compile errors, restarts, processes) of the project's newest session; `--follow` goes on as they come. */
 export async function logCommand(flags: LogFlags): Promise<void> {
   const { root, log } = await projectSession(flags.manifestPath);
-  let { events, next } = await readLogOf(log);
+  const first = await readSessionLog(log);
+  if (!first) throw new UserError('no `ipbp run` of this project has left a log', 'no-session', ['start one with `ipbp run`; its patches are listed here']);
+  let { events, next } = first;
   for (;;) {
     for (const event of events) {
       const line = logLine(event, root);
@@ -38,9 +34,8 @@ export async function logCommand(flags: LogFlags): Promise<void> {
     }
     if (!flags.follow) return;
     await new Promise((resolve) => setTimeout(resolve, FOLLOW_INTERVAL_MS));
-    // A new session starts its log afresh: read it from the start.
-    const read = await readSessionLog(log, next);
-    ({ events, next } = read && read.next >= next ? read : await readLogOf(log));
+    // Between two sessions the log may be gone a moment: keep the place, and look again.
+    ({ events, next } = (await readSessionLog(log, next)) ?? { events: [], next });
   }
 }
 

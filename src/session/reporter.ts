@@ -49,10 +49,14 @@ export type SessionEvent =
  * app owns stdout), and the same facts as JSON lines for editors and tests.
  */
 export class Reporter {
-  private events: NodeJS.WritableStream | undefined;
-  private readonly ownedStream: WriteStream | undefined;
-  /** The session directory's log (`session-log.ts`): what `ipbp log` and `ipbp status` read. */
-  private log: WriteStream | undefined;
+  /** `--events -`: the events go to stdout. */
+  private readonly eventsToStdout: boolean;
+  /**
+   * The files the events go to: `--events FILE` and the session directory's
+   * log (`session-log.ts`). One that fails (a full disk) is dropped, with a
+   * warning, and the session goes on.
+   */
+  private readonly files = new Set<WriteStream>();
   private readonly color: boolean;
   /** Names this session in every event: a tool following the file tells sessions apart. */
   private readonly sessionId = randomBytes(8).toString('hex');
@@ -61,17 +65,9 @@ export class Reporter {
     eventsPath: string | undefined,
     private readonly listener?: (event: SessionEvent) => void,
   ) {
-    if (eventsPath === '-') this.events = process.stdout;
+    this.eventsToStdout = eventsPath === '-';
     // Afresh per session: a tool that reads it follows one session.
-    else if (eventsPath) {
-      const stream = createWriteStream(eventsPath, { flags: 'w' });
-      stream.on('error', (error) => {
-        if (this.events !== stream) return;
-        this.events = undefined;
-        this.warn(`cannot write the events file ${eventsPath} (${error.message}); no more events go to it`);
-      });
-      this.events = this.ownedStream = stream;
-    }
+    if (eventsPath && eventsPath !== '-') this.writeTo(eventsPath, { flags: 'w' }, `the events file ${eventsPath}`, 'no more events go to it');
     const forced = process.env.FORCE_COLOR !== undefined && process.env.FORCE_COLOR !== '0';
     this.color = forced || (process.stderr.isTTY === true && process.env.NO_COLOR === undefined);
   }
@@ -95,28 +91,29 @@ export class Reporter {
 
   /** Also writes every event from now on to `path`, after what it holds (an adopting session goes on with its log). */
   logTo(path: string): void {
-    const log = createWriteStream(path, { flags: 'a', mode: 0o600 });
-    // A full disk must not end the session: the log stops, and says so once.
-    log.on('error', (error) => {
-      if (this.log !== log) return;
-      this.log = undefined;
-      this.warn(`cannot write the session log ${path} (${error.message}); \`ipbp log\` and \`ipbp status\` miss what follows`);
-    });
-    this.log = log;
+    this.writeTo(path, { flags: 'a', mode: 0o600 }, `the session log ${path}`, '`ipbp log` and `ipbp status` miss what follows');
   }
 
   emit(event: SessionEvent): void {
     const stamped = { ...event, time: new Date().toISOString(), session: this.sessionId };
     // rustc's messages come coloured for the terminal; a file for tools holds the text alone.
     const line = `${JSON.stringify(stamped, (_key, value: unknown) => (typeof value === 'string' ? stripAnsi(value) : value))}\n`;
-    this.events?.write(line);
-    this.log?.write(line);
+    if (this.eventsToStdout) process.stdout.write(line);
+    for (const file of this.files) file.write(line);
     this.listener?.(event);
   }
 
   async close(): Promise<void> {
-    // A stream that failed (a full disk) is destroyed already, and would never call back.
-    for (const stream of [this.ownedStream, this.log]) if (stream && !stream.destroyed) await new Promise<void>((resolve) => stream.end(resolve));
+    // (A file that failed was dropped: destroyed, it would never call back.)
+    for (const file of this.files) await new Promise<void>((resolve) => file.end(resolve));
+  }
+
+  private writeTo(path: string, options: { flags: 'w' | 'a'; mode?: number }, what: string, consequence: string): void {
+    const file = createWriteStream(path, options);
+    file.on('error', (error) => {
+      if (this.files.delete(file)) this.warn(`cannot write ${what} (${error.message}); ${consequence}`);
+    });
+    this.files.add(file);
   }
 
   private paint(code: string, text: string): string {

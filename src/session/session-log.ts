@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import type { SessionEvent } from './reporter.js';
 
@@ -15,12 +15,24 @@ export function sessionLogPath(sessionDirectory: string): string {
 /** A logged event: what the reporter wrote, stamped. */
 export type LoggedEvent = SessionEvent & { readonly time: string; readonly session: string };
 
-/** The events logged from `offset` (bytes) on, and where the next read starts; an incomplete last line waits for the next read. */
-export async function readSessionLog(path: string, offset = 0): Promise<{ events: LoggedEvent[]; next: number } | undefined> {
-  const bytes = await readFile(path).catch(() => undefined);
-  if (!bytes) return undefined;
-  const end = bytes.lastIndexOf(0x0a) + 1;
-  if (end <= offset) return { events: [], next: offset };
+/** Where a reader of the log got to: the file (a new session writes a new one) and the bytes read of it. */
+export interface LogPosition {
+  readonly file: bigint;
+  readonly offset: number;
+}
+
+/**
+ * The events logged since `from`, and where the next read starts; an
+ * incomplete last line waits for the next read. A log that is another file
+ * than `from`'s (a new session started) is read from its start. Undefined
+ * when there is no log.
+ */
+export async function readSessionLog(path: string, from?: LogPosition): Promise<{ events: LoggedEvent[]; next: LogPosition } | undefined> {
+  const info = await stat(path, { bigint: true }).catch(() => undefined);
+  const bytes = info && (await readFile(path).catch(() => undefined));
+  if (!info || !bytes) return undefined;
+  const offset = from?.file === info.ino && from.offset <= bytes.length ? from.offset : 0;
+  const end = Math.max(offset, bytes.lastIndexOf(0x0a) + 1);
   const events: LoggedEvent[] = [];
   for (const line of bytes.subarray(offset, end).toString('utf8').split('\n')) {
     if (line.trim() === '') continue;
@@ -30,7 +42,7 @@ export async function readSessionLog(path: string, offset = 0): Promise<{ events
       // A line another writer left half-written (ipbp killed mid-write): not an event.
     }
   }
-  return { events, next: end };
+  return { events, next: { file: info.ino, offset: end } };
 }
 
 /** One line of `ipbp log` for an event that says what became of an edit or a process; undefined for the others. */

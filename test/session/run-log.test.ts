@@ -58,4 +58,27 @@ describe('following a session from another terminal (examples/ticker)', () => {
       follower.kill();
     }
   });
+
+  test('ipbp log --follow goes on into the next session, whose log starts afresh', async () => {
+    const follower = spawn(process.execPath, [IPBP, 'log', '--follow'], { cwd: session.directory, stdio: ['ignore', 'pipe', 'pipe'] });
+    let seen = '';
+    follower.stdout.setEncoding('utf8');
+    follower.stdout.on('data', (chunk: string) => (seen += chunk));
+    const next = { session: undefined as IpbpRun | undefined };
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      await session.stop();
+      const mark = seen.length;
+      next.session = IpbpRun.again(session, 'events-2.jsonl');
+      await next.session.waitForEvent((event) => event.event === 'ready', 180_000);
+      await next.session.edit('src/main.rs', '"howdy from tick {tick}"', '"hello again from tick {tick}"');
+      await next.session.waitForEvent((event) => event.event === 'patched');
+      const deadline = Date.now() + 30_000;
+      while (!/patch 1 live/.test(seen.slice(mark)) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+      assert.match(seen.slice(mark), /patch 1 live in \d+ ms {2}src\/main\.rs: ticker::greeting/);
+    } finally {
+      follower.kill();
+      await next.session?.remove();
+    }
+  });
 });
