@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { OutputLog } from './output-log.js';
+import { completeLines } from '../src/session/session-log.js';
 
 /** Compiled to dist/corpus/, so the repository root is two levels up. */
 const REPOSITORY = fileURLToPath(new URL('../../', import.meta.url));
@@ -72,10 +73,7 @@ export class IpbpSession {
 
   async events(): Promise<IpbpEvent[]> {
     const text = await readFile(this.options.eventsPath, 'utf8').catch(() => '');
-    return text
-      .split('\n')
-      .filter((line) => line.trim())
-      .map((line) => JSON.parse(line) as IpbpEvent);
+    return completeLines(text).map((line) => JSON.parse(line) as IpbpEvent);
   }
 
   /**

@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import { LineStream } from './line-stream.js';
 import { sleep } from './stats.js';
 import { ROOT } from './work-copy.js';
+import { completeLines } from '../../src/session/session-log.js';
 
 /** The fields of ipbp's `--events` lines that the benchmark reads. */
 export interface PatchStages {
@@ -66,10 +67,7 @@ export class IpbpSession {
 
   async allEvents(): Promise<IpbpEvent[]> {
     const text = await readFile(this.eventsPath, 'utf8').catch(() => '');
-    return text
-      .split('\n')
-      .filter((line) => line.trim() !== '')
-      .map((line) => JSON.parse(line) as IpbpEvent);
+    return completeLines(text).map((line) => JSON.parse(line) as IpbpEvent);
   }
 
   /** The next event of one of `kinds` after those already consumed. */

@@ -12,6 +12,18 @@ export function sessionLogPath(sessionDirectory: string): string {
   return join(sessionDirectory, 'events.jsonl');
 }
 
+/**
+ * The whole lines of an events file that may still be being written (by
+ * `--events`, or into the log): a reader can see the last line half
+ * written, which is no event yet.
+ */
+export function completeLines(text: string): string[] {
+  return text
+    .slice(0, text.lastIndexOf('\n') + 1)
+    .split('\n')
+    .filter((line) => line.trim() !== '');
+}
+
 /** A logged event: what the reporter wrote, stamped. */
 export type LoggedEvent = SessionEvent & { readonly time: string; readonly session: string };
 

@@ -6,6 +6,7 @@ import { LAST_RESORT_MARK } from '../../src/cli/last-resort.js';
 import { sessionDirectoryOf } from '../../src/deliver/session-directory.js';
 import { eventsOffSchema } from './events-schema.js';
 import { REPOSITORY as repository } from './repository.js';
+import { completeLines } from '../../src/session/session-log.js';
 
 
 export type Event = Record<string, unknown> & { event: string };
@@ -243,8 +244,5 @@ export class IpbpRun {
 /** The events an `--events` file holds so far (none if it does not exist yet). */
 export async function readEvents(path: string): Promise<Event[]> {
   const text = await readFile(path, 'utf8').catch(() => '');
-  return text
-    .split('\n')
-    .filter((line) => line.trim())
-    .map((line) => JSON.parse(line) as Event);
+  return completeLines(text).map((line) => JSON.parse(line) as Event);
 }
