@@ -5,6 +5,8 @@ import { fileURLToPath } from 'node:url';
 import { UserError } from '../errors/user-error.js';
 import { buildInputFiles } from './build-inputs.js';
 import { profileOverrides } from './profile-overrides.js';
+import { type ProjectSettings, readProjectSettings } from './project-settings.js';
+import { DEFAULT_PROFILE, profileDirectoryOf } from './profiles.js';
 import type { BuildScriptRun } from './build-script-runs.js';
 import { externalCrateSources } from './external-sources.js';
 import { type CargoWorkspace, readCargoWorkspace } from './cargo-metadata.js';
@@ -20,7 +22,12 @@ export interface BuildSelection {
   readonly bin?: string | undefined;
   readonly example?: string | undefined;
   readonly features?: string | undefined;
-  readonly release?: boolean | undefined;
+  /** Cargo's profile (`--profile`; `--release` is `release`); `dev` when not given. */
+  readonly profile?: string | undefined;
+  /** `--target-dir`, as given (relative to the working directory): cargo's target directory instead of the configured one. */
+  readonly targetDir?: string | undefined;
+  /** How much cargo says: -1 for `--quiet`, 1 or 2 for `-v` or `-vv`. It changes nothing in what is built. */
+  readonly verbosity?: number | undefined;
   /** Cargo's own build flags, passed on as given: `--no-default-features`, `--all-features`, `--locked`, `--frozen`, `--offline`, `-j N`, `--config X`. */
   readonly cargoFlags?: readonly string[] | undefined;
 }
@@ -49,6 +56,8 @@ export interface CapturedBuild {
   readonly cargo: CargoInvocation;
   /** Dependencies whose builds a fresh `target/ipbp` took from the user's own `cargo build`. */
   readonly seededDependencies?: number;
+  /** The project's `[*.metadata.ipbp]` defaults, as they were for this build (a record from an older ipbp has none). */
+  readonly settings?: ProjectSettings;
 }
 
 export interface CargoInvocation {
@@ -71,8 +80,9 @@ const wrappersDir = join(dirname(fileURLToPath(import.meta.url)), 'wrappers');
  * is then `build-interrupted`).
  */
 export async function captureBuild(selection: BuildSelection, sessionDir: string, cwd: string, signal?: AbortSignal): Promise<CapturedBuild> {
-  const workspace = await readCargoWorkspace(selection.manifestPath, cwd);
+  const workspace = await readCargoWorkspace(selection.manifestPath, cwd, { targetDirectory: selection.targetDir });
   await checkBinaryChoice(workspace, selection, cwd);
+  const settings = await readProjectSettings(workspace, selection, cwd);
   const captureDir = join(sessionDir, 'capture');
   await rm(captureDir, { recursive: true, force: true });
   await mkdir(captureDir, { recursive: true });
@@ -86,7 +96,8 @@ export async function captureBuild(selection: BuildSelection, sessionDir: string
   const rustcShim = await writeShim(shimDir, 'rustc-wrapper', join(wrappersDir, 'rustc-wrapper.js'));
   const linkerShim = await writeShim(shimDir, 'linker-wrapper', join(wrappersDir, 'linker-wrapper.js'));
   await writeExecutable(join(shimDir, OBJECT_KEEPER), OBJECT_KEEPER_SCRIPT);
-  const profileDirectory = selection.release ? 'release' : 'debug';
+  const profile = selection.profile ?? DEFAULT_PROFILE;
+  const profileDirectory = profileDirectoryOf(profile);
   const seeded = await seedDependencyBuilds(join(workspace.targetDirectory, profileDirectory), join(targetDirectory, profileDirectory), new Set(workspace.localPackages.map((pkg) => pkg.name)));
   // Cargo would find unchanged crates fresh and run no wrapper; ipbp needs every one compiled (and so recorded) and the program linked.
   await forgetFingerprints(targetDirectory, packagesToRecompile(workspace));
@@ -96,16 +107,16 @@ export async function captureBuild(selection: BuildSelection, sessionDir: string
   if (selection.bin) selectionArgs.push('--bin', selection.bin);
   if (selection.example) selectionArgs.push('--example', selection.example);
   if (selection.features) selectionArgs.push('--features', selection.features);
-  if (selection.release) selectionArgs.push('--release');
+  if (selection.profile !== undefined) selectionArgs.push('--profile', selection.profile);
   selectionArgs.push(...(selection.cargoFlags ?? []));
-  const overrides = await profileOverrides(workspace.root, selection.release ? 'release' : 'dev');
+  const overrides = await profileOverrides(workspace.root, profile);
   for (const override of overrides) selectionArgs.push('--config', override.config);
   const wrapperEnv: Record<string, string> = { RUSTC_WORKSPACE_WRAPPER: rustcShim, [CAPTURE_DIR_ENV]: captureDir, [LINKER_SHIM_ENV]: linkerShim };
   if (workspace.pathDependencies.length > 0) {
     const directories = workspace.pathDependencies.map((pkg) => dirname(pkg.manifestPath));
     wrapperEnv.RUSTC_WRAPPER = await writePathDependencyFilter(shimDir, rustcShim, directories, process.env.RUSTC_WRAPPER || undefined);
   }
-  const args = ['build', '--message-format=json-render-diagnostics', ...selectionArgs];
+  const args = ['build', '--message-format=json-render-diagnostics', ...verbosityFlags(selection.verbosity), ...selectionArgs];
   const env = { ...process.env, ...wrapperEnv };
   const { executables, buildScripts } = await runCargo(args, env, cwd, signal);
   if (executables.length === 0) throw new UserError('cargo built no executable; choose one with --bin or --example', 'no-binary');
@@ -141,7 +152,14 @@ export async function captureBuild(selection: BuildSelection, sessionDir: string
     profileOverrides: overrides.map((override) => override.setting),
     cargo: { cwd, args: selectionArgs, env: wrapperEnv },
     seededDependencies: seeded,
+    settings,
   };
+}
+
+/** Cargo's spelling of a verbosity. */
+function verbosityFlags(verbosity = 0): string[] {
+  if (verbosity < 0) return ['--quiet'];
+  return verbosity > 0 ? [`-${'v'.repeat(Math.min(verbosity, 2))}`] : [];
 }
 
 /**

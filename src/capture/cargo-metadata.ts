@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { UserError } from '../errors/user-error.js';
 
@@ -14,6 +15,8 @@ export interface WorkspaceMember {
   readonly binaries: readonly string[];
   /** `package.default-run`: the binary `cargo run` picks among several. */
   readonly defaultRun: string | undefined;
+  /** Its `[package.metadata.ipbp]` table, unchecked. */
+  readonly ipbpTable: unknown;
 }
 
 export interface CargoWorkspace {
@@ -28,28 +31,42 @@ export interface CargoWorkspace {
   readonly pathDependencies: readonly WorkspaceMember[];
   /** The members and the path dependencies: every package ipbp recompiles and watches. */
   readonly localPackages: readonly WorkspaceMember[];
+  /** The `[workspace.metadata.ipbp]` table, unchecked. */
+  readonly ipbpTable: unknown;
 }
 
 interface RawMetadata {
   workspace_root: string;
   target_directory: string;
   workspace_members: string[];
-  packages: Array<{ id: string; name: string; source: string | null; manifest_path: string; default_run?: string | null; targets: Array<{ kind: string[]; name: string; src_path: string }> }>;
+  metadata?: { ipbp?: unknown } | null;
+  packages: Array<{
+    id: string;
+    name: string;
+    source: string | null;
+    manifest_path: string;
+    default_run?: string | null;
+    metadata?: { ipbp?: unknown } | null;
+    targets: Array<{ kind: string[]; name: string; src_path: string }>;
+  }>;
 }
 
 /**
  * `cargo metadata` for the project. Which packages outside the workspace are
  * local is known only from the dependency graph; `dependencies: false`
  * skips resolving it when only the workspace's own paths are needed (path
- * dependencies then come out empty).
+ * dependencies then come out empty). `targetDirectory`: the user's
+ * `--target-dir`, relative to `cwd`.
  */
-export async function readCargoWorkspace(manifestPath: string | undefined, cwd: string, options: { dependencies?: boolean } = {}): Promise<CargoWorkspace> {
+export async function readCargoWorkspace(manifestPath: string | undefined, cwd: string, options: { dependencies?: boolean; targetDirectory?: string | undefined } = {}): Promise<CargoWorkspace> {
   const args = ['metadata', '--format-version', '1'];
   if (options.dependencies === false) args.push('--no-deps');
   if (manifestPath) args.push('--manifest-path', manifestPath);
   let stdout: string;
   try {
-    ({ stdout } = await run('cargo', args, { cwd, maxBuffer: 64 * 1024 * 1024 }));
+    // `--target-dir` as `cargo build` takes it: `cargo metadata` has no such flag, but reads the variable it overrides.
+    const env = options.targetDirectory === undefined ? process.env : { ...process.env, CARGO_TARGET_DIR: resolve(cwd, options.targetDirectory) };
+    ({ stdout } = await run('cargo', args, { cwd, env, maxBuffer: 64 * 1024 * 1024 }));
   } catch (error) {
     const stderr = (error as { stderr?: string }).stderr ?? String(error);
     throw new UserError('cannot read the cargo project', 'cargo-metadata', [stderr.trim()]);
@@ -65,6 +82,7 @@ export async function readCargoWorkspace(manifestPath: string | undefined, cwd: 
       buildScript: pkg.targets.find((target) => target.kind.includes('custom-build'))?.src_path,
       binaries: pkg.targets.filter((target) => target.kind.includes('bin')).map((target) => target.name),
       defaultRun: pkg.default_run ?? undefined,
+      ipbpTable: pkg.metadata?.ipbp,
     }),
   );
   return {
@@ -73,5 +91,6 @@ export async function readCargoWorkspace(manifestPath: string | undefined, cwd: 
     members: local.filter((pkg) => members.has(pkg.id)),
     pathDependencies: local.filter((pkg) => !members.has(pkg.id)),
     localPackages: local,
+    ipbpTable: metadata.metadata?.ipbp,
   };
 }

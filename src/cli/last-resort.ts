@@ -1,3 +1,5 @@
+import { describeError, renderedError } from '../errors/describe-error.js';
+
 /**
  * The last line of defence of a long-running session: an error that no code
  * path handled (an `'error'` event without a listener, a rejected promise
@@ -15,7 +17,7 @@ export function installLastResortHandlers(): void {
     seen.add(text);
     // Should nothing else be left to run, the process then ends saying it failed.
     process.exitCode = 1;
-    process.stderr.write(`${LAST_RESORT_MARK}: ${kind}: ${text}\nipbp: the session goes on; the app keeps running\n`);
+    process.stderr.write(`${renderedError(describeError(error), `${LAST_RESORT_MARK}: ${kind}: `)}\nipbp: the session goes on; the app keeps running\n`);
   };
   process.on('uncaughtException', (error) => report('uncaught exception', error));
   process.on('unhandledRejection', (reason) => report('unhandled rejection', reason));

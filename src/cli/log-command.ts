@@ -1,3 +1,4 @@
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readCargoWorkspace } from '../capture/cargo-metadata.js';
 import { projectKey, sessionDirectoryOf } from '../deliver/session-directory.js';
@@ -7,15 +8,21 @@ import { logLine, readSessionLog, runningPids, sessionLogPath } from '../session
 
 export interface LogFlags {
   readonly manifestPath?: string;
+  readonly targetDir?: string;
   readonly follow?: boolean;
 }
 
 /** How often `--follow` looks for new events. */
 const FOLLOW_INTERVAL_MS = 200;
 
-/** The project's newest session: its log, and whether an `ipbp run` still holds it. */
-async function projectSession(manifestPath: string | undefined): Promise<{ root: string; log: string; holder: number | undefined }> {
-  const workspace = await readCargoWorkspace(manifestPath, process.cwd(), { dependencies: false });
+/**
+ * The project's newest session: its log, and whether an `ipbp run` still
+ * holds it. No log when the target directory does not exist: nothing ever
+ * ran there.
+ */
+async function projectSession(flags: LogFlags): Promise<{ root: string; log: string | undefined; holder: number | undefined }> {
+  const workspace = await readCargoWorkspace(flags.manifestPath, process.cwd(), { dependencies: false, targetDirectory: flags.targetDir });
+  if (!(await stat(workspace.targetDirectory).catch(() => undefined))) return { root: workspace.root, log: undefined, holder: undefined };
   const directory = await sessionDirectoryOf(workspace.root, workspace.targetDirectory);
   const holder = await SessionLock.holderIn(join(workspace.targetDirectory, 'ipbp', 'sessions', await projectKey(workspace.root, workspace.targetDirectory)));
   return { root: workspace.root, log: sessionLogPath(directory), holder };
@@ -23,9 +30,9 @@ async function projectSession(manifestPath: string | undefined): Promise<{ root:
 
 /** `ipbp log`: the patches (and compile errors, restarts, processes) of the project's newest session; `--follow` goes on as they come. */
 export async function logCommand(flags: LogFlags): Promise<void> {
-  const { root, log } = await projectSession(flags.manifestPath);
-  const first = await readSessionLog(log);
-  if (!first) throw new UserError('no `ipbp run` of this project has left a log', 'no-session', ['start one with `ipbp run`; its patches are listed here']);
+  const { root, log } = await projectSession(flags);
+  const first = log === undefined ? undefined : await readSessionLog(log);
+  if (log === undefined || !first) throw new UserError('no `ipbp run` of this project has left a log', 'no-session', ['start one with `ipbp run`; its patches are listed here']);
   let { events, next } = first;
   for (;;) {
     for (const event of events) {
@@ -41,8 +48,8 @@ export async function logCommand(flags: LogFlags): Promise<void> {
 
 /** `ipbp status`: whether a session runs the project, its processes, and its last patch. */
 export async function statusCommand(flags: LogFlags): Promise<void> {
-  const { root, log, holder } = await projectSession(flags.manifestPath);
-  const events = (await readSessionLog(log))?.events ?? [];
+  const { root, log, holder } = await projectSession(flags);
+  const events = (log === undefined ? undefined : await readSessionLog(log))?.events ?? [];
   if (holder === undefined) {
     process.stdout.write(`no \`ipbp run\` is running this project${events.length > 0 ? `; the last one ended after ${events.at(-1)!.time}` : ''}\n`);
     return;

@@ -1,16 +1,29 @@
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
 import { runSession } from '../session/run-session.js';
 import { UserError } from '../errors/user-error.js';
 
-export interface RunFlags {
+/** The options `ipbp run` and `ipbp attach` share: which project and program, and how the session reports. */
+export interface SessionFlags {
   readonly package?: string;
   readonly bin?: string;
   readonly example?: string;
+  readonly manifestPath?: string;
+  readonly targetDir?: string;
+  readonly events?: string;
+  readonly restart: boolean;
+  readonly quiet?: boolean;
+  /** How many times `-v` was given. */
+  readonly verbose: number;
+  /** False under `--no-keys`. */
+  readonly keys: boolean;
+}
+
+export interface RunFlags extends SessionFlags {
   readonly features?: string;
   readonly release?: boolean;
-  readonly manifestPath?: string;
-  readonly events?: string;
+  readonly profile?: string;
   readonly processes: string;
-  readonly restart: boolean;
   readonly listen?: string;
   /** False under `--no-default-features`. */
   readonly defaultFeatures: boolean;
@@ -23,33 +36,50 @@ export interface RunFlags {
 }
 
 /** `ipbp run`: build, start and hot-patch a cargo project's program. */
-export async function runCommand(appArgs: string[], flags: RunFlags): Promise<void> {
-  if (process.platform !== 'linux' || process.arch !== 'x64') {
-    throw new UserError(`ipbp run supports Linux x86_64 only so far (this is ${process.platform} ${process.arch})`, 'unsupported-platform');
-  }
+export async function runCommand(appArgs: string[], flags: RunFlags, command: Command): Promise<void> {
   const processes = Number(flags.processes);
   if (!Number.isInteger(processes) || processes < 1 || processes > 64) throw new UserError('--processes takes a whole number from 1 to 64', 'bad-flag');
-  if (flags.bin && flags.example) throw new UserError('--bin and --example exclude each other', 'bad-flag');
+  if (flags.release && flags.profile !== undefined && flags.profile !== 'release') {
+    throw new UserError(`conflicting usage of --profile=${flags.profile} and --release`, 'bad-flag', ['the `--release` flag is the same as `--profile=release`; remove one flag or the other']);
+  }
   const listen = flags.listen === undefined ? undefined : parseListenAddress(flags.listen);
   const appExitCode = await runSession(
     {
+      ...sessionOptionsOf(flags, command, 'run'),
       listen,
-      package: flags.package,
-      bin: flags.bin,
-      example: flags.example,
       features: flags.features,
-      release: flags.release,
+      profile: flags.release ? 'release' : flags.profile,
       cargoFlags: cargoFlagsOf(flags),
-      manifestPath: flags.manifestPath,
-      events: flags.events,
       processes,
-      restart: flags.restart,
       appArgs,
     },
     process.cwd(),
   );
   // As `cargo run`: the program's own exit code is the command's.
   if (appExitCode !== undefined) process.exitCode = appExitCode;
+}
+
+/**
+ * What `ipbp run` and `ipbp attach` take alike. `--no-restart` counts only
+ * when given, so that a project's `restart = false` can stand otherwise.
+ */
+export function sessionOptionsOf(flags: SessionFlags, command: Command, name: string) {
+  if (process.platform !== 'linux' || process.arch !== 'x64') {
+    throw new UserError(`ipbp ${name} supports Linux x86_64 only so far (this is ${process.platform} ${process.arch})`, 'unsupported-platform');
+  }
+  if (flags.bin && flags.example) throw new UserError('--bin and --example exclude each other', 'bad-flag');
+  if (flags.quiet && flags.verbose > 0) throw new UserError('cannot set both --verbose and --quiet', 'bad-flag');
+  return {
+    package: flags.package,
+    bin: flags.bin,
+    example: flags.example,
+    manifestPath: flags.manifestPath,
+    targetDir: flags.targetDir === undefined ? undefined : resolve(flags.targetDir),
+    events: flags.events,
+    restart: command.getOptionValueSource('restart') === 'cli' ? flags.restart : undefined,
+    verbosity: flags.quiet ? -1 : flags.verbose,
+    keys: flags.keys,
+  };
 }
 
 /** The build flags `ipbp run` hands to cargo as they are, in cargo's own spelling. */

@@ -13,6 +13,7 @@ import { executableOf, isRunning } from './process-identity.js';
 import type { ProcessState } from './process-state.js';
 import type { Reporter } from './reporter.js';
 import { readSessionRecord, type SavedApp, type SessionRecord } from './session-record.js';
+import { errorText } from '../errors/describe-error.js';
 
 /** Processes a killed session of this project left running, and its record of them. */
 export interface Orphans {
@@ -25,7 +26,7 @@ const SELECTION_FLAGS = [
   ['bin', '--bin'],
   ['example', '--example'],
   ['features', '--features'],
-  ['release', '--release'],
+  ['profile', '--profile'],
 ] as const;
 
 /** How long the agents of orphaned processes get to reconnect: they try every 100 ms. */
@@ -72,7 +73,7 @@ export async function reloadGeneration(orphans: Orphans, reporter: Reporter): Pr
     generation.patcher.resumeHistory(history, Math.max(0, ...record.patches.map((patch) => patch.id)));
     return generation;
   } catch (error) {
-    reporter.warn(`cannot reload the build of pid ${pidsOf(orphans)}: ${error instanceof Error ? error.message : String(error)}`);
+    reporter.warn(`cannot reload the build of pid ${pidsOf(orphans)}: ${errorText(error)}`);
     return undefined;
   }
 }
@@ -140,8 +141,7 @@ export async function restoreLoadedPatches(state: ProcessState, generation: Gene
 function describeSelection(selection: BuildSelection): string {
   const flags = SELECTION_FLAGS.flatMap(([key, flag]) => {
     const value = selection[key];
-    if (value === undefined || value === false) return [];
-    return value === true ? [flag] : [`${flag} ${value}`];
+    return value === undefined ? [] : [`${flag} ${value}`];
   });
   flags.push(...(selection.cargoFlags ?? []));
   return flags.length > 0 ? `\`${flags.join(' ')}\`` : 'no build options';

@@ -8,6 +8,8 @@ export interface AppLaunch {
   readonly cwd: string;
   readonly agentLibrary: string;
   readonly socketPath: string;
+  /** The terminal's stdin, as under `cargo run`, unless ipbp reads keys from it. */
+  readonly stdin: 'inherit' | 'ignore';
 }
 
 /**
@@ -18,7 +20,7 @@ export function launchApp(launch: AppLaunch): RunningApp {
   const preload = [launch.agentLibrary, process.env.LD_PRELOAD].filter(Boolean).join(':');
   const child = spawn(launch.binary, [...launch.args], {
     cwd: launch.cwd,
-    stdio: ['inherit', 'inherit', 'inherit'],
+    stdio: [launch.stdin, 'inherit', 'inherit'],
     env: { ...process.env, LD_PRELOAD: preload, IPBP_SOCKET: launch.socketPath },
   });
   return new LaunchedApp(child);

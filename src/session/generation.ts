@@ -3,7 +3,9 @@ import { basename, join, resolve, sep } from 'node:path';
 import { BuildInputSnapshot } from '../capture/build-inputs.js';
 import type { BuildScriptRun } from '../capture/build-script-runs.js';
 import { type BuildSelection, type CapturedBuild, captureBuild } from '../capture/capture.js';
+import { DEFAULT_PROFILE } from '../capture/profiles.js';
 import { crateGraph } from '../capture/crate-graph.js';
+import { isBelowAny, NO_SETTINGS, type ProjectSettings } from '../capture/project-settings.js';
 import { UserError } from '../errors/user-error.js';
 import { type ElfImage, readElfImage } from '../object/elf/image.js';
 import type { Target } from '../targets/target.js';
@@ -26,6 +28,8 @@ export interface Generation {
   readonly patcher: Patcher;
   /** What the manifests, lock file and build scripts held for this build. */
   readonly buildInputs: BuildInputSnapshot;
+  /** What is watched, in words: "12 source files of 2 crates and 3 build files". */
+  readonly watching: string;
 }
 
 /**
@@ -37,9 +41,10 @@ export interface Generation {
 export async function startGeneration(selection: BuildSelection, directory: string, cwd: string, reporter: Reporter, signal?: AbortSignal): Promise<Generation> {
   const build = await captureBuild(selection, directory, cwd, signal);
   if (build.profileOverrides.length > 0) {
-    const profile = selection.release ? 'release' : 'dev';
+    const profile = selection.profile ?? DEFAULT_PROFILE;
     reporter.info(`built without ${build.profileOverrides.map((setting) => `\`${setting}\``).join(' and ')} of [profile.${profile}]: patches bind to the program's symbols and follow each crate's own code (the program behaves the same)`);
   }
+  for (const key of build.settings?.unknownKeys ?? []) reporter.warn(`ignoring ${key}: ipbp reads \`args\`, \`watch\`, \`ignore\` and \`restart\` there`);
   if (build.seededDependencies) reporter.info(`took the builds of ${build.seededDependencies} ${build.seededDependencies === 1 ? 'dependency' : 'dependencies'} from the project's own \`cargo build\` into target/ipbp`);
   const buildInputs = await BuildInputSnapshot.take(build.workspaceRoot, build.buildInputs, build.externalSources, build.buildScripts);
   const image = readElfImage(build.binary, await readFile(build.binary));
@@ -79,18 +84,31 @@ async function assemble(
   if (!units.some((unit) => unit.isBinary)) throw new UserError(`cargo did not compile the binary crate ${binaryCrate} through ipbp's wrapper`, 'no-binary-capture');
   const patcher = new Patcher(build, units, image, target, join(directory, 'patches'), reporter);
   await readBaselines(patcher);
-  reporter.info(`watching ${patcher.watchedFiles().length} source files of ${units.length} crate(s) and ${buildInputs.files.length} build files`);
-  return { directory, build, image, target, patcher, buildInputs };
+  const watching = `${counted(patcher.watchedFiles().length, 'source file')} of ${counted(units.length, 'crate')} and ${counted(buildInputs.files.length, 'build file')}`;
+  return { directory, build, image, target, patcher, buildInputs, watching };
+}
+
+/** "1 crate", "3 crates". */
+function counted(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`;
 }
 
 /**
- * Source files and build files: every file whose change matters to this
- * generation. Sources a build script generated are left out: they change
- * when ipbp reruns the script, which recompiles what includes them anyway.
+ * Source files, build files and the project's own `watch` files: every file
+ * whose change matters to this generation, but those the project `ignore`s.
+ * Sources a build script generated are left out: they change when ipbp
+ * reruns the script, which recompiles what includes them anyway.
  */
 export function watchedFilesOf(generation: Generation): string[] {
   const generated = resolve(generation.build.targetDirectory) + sep;
-  return [...generation.patcher.watchedFiles().filter((file) => !file.startsWith(generated)), ...generation.buildInputs.files];
+  const { watch, ignore } = settingsOf(generation);
+  const files = [...generation.patcher.watchedFiles().filter((file) => !file.startsWith(generated)), ...generation.buildInputs.files, ...watch];
+  return files.filter((file) => !isBelowAny(file, ignore));
+}
+
+/** The project's `[*.metadata.ipbp]` defaults this generation was built with. */
+export function settingsOf(generation: Generation): ProjectSettings {
+  return generation.build.settings ?? NO_SETTINGS;
 }
 
 /**

@@ -309,6 +309,14 @@ export class Patcher {
         `[compile ${ms(compileMs)}, diff ${ms(diffMs)}, link ${ms(linkMs)}, load ${ms(loadMs)}]` +
         (pids.length > 0 ? ` pid ${pids.join(', ')}` : ' (no process connected; it will get the patch when it connects)'),
     );
+    this.reporter.detail(`  rustc: ${compiled.map((crate) => `${crate.unit.name} ${ms(crate.milliseconds)}`).join(', ')}`);
+    for (const [what, names] of [
+      ['changed', changed],
+      ['added', added],
+      ['moved', plan.moved.map(demangleWithoutHash)],
+    ] as const) {
+      if (names.length > 0) this.reporter.detail(`  ${what}: ${names.join(', ')}`);
+    }
     this.reporter.emit({
       event: 'patched',
       patch: id,

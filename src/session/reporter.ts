@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, type WriteStream } from 'node:fs';
+import { errorText } from '../errors/describe-error.js';
 
 /**
  * The machine-readable events of a session, one JSON object per line, as
@@ -64,6 +65,8 @@ export class Reporter {
   constructor(
     eventsPath: string | undefined,
     private readonly listener?: (event: SessionEvent) => void,
+    /** -1 under `--quiet`, the number of `-v`s otherwise. */
+    private readonly verbosity = 0,
   ) {
     this.eventsToStdout = eventsPath === '-';
     // Afresh per session: a tool that reads it follows one session.
@@ -72,8 +75,19 @@ export class Reporter {
     this.color = forced || (process.stderr.isTTY === true && process.env.NO_COLOR === undefined);
   }
 
+  /** What the session is doing: not under `--quiet`. */
   info(message: string): void {
+    if (this.verbosity >= 0) this.notice(message);
+  }
+
+  /** What the developer must see even under `--quiet`: the app restarts, or does not when it would have. */
+  notice(message: string): void {
     process.stderr.write(`${this.paint('36', '[ipbp]')} ${message}\n`);
+  }
+
+  /** More of it, under `-v`. */
+  detail(message: string): void {
+    if (this.verbosity > 0) process.stderr.write(`${this.paint('2', '[ipbp]')} ${message}\n`);
   }
 
   warn(message: string): void {
@@ -111,7 +125,7 @@ export class Reporter {
   private writeTo(path: string, options: { flags: 'w' | 'a'; mode?: number }, what: string, consequence: string): void {
     const file = createWriteStream(path, options);
     file.on('error', (error) => {
-      if (this.files.delete(file)) this.warn(`cannot write ${what} (${error.message}); ${consequence}`);
+      if (this.files.delete(file)) this.warn(`cannot write ${what} (${errorText(error)}); ${consequence}`);
     });
     this.files.add(file);
   }

@@ -7,12 +7,13 @@ import type { AgentConnection } from '../deliver/agent-connection.js';
 import { PatchServer, type PatchServerOptions } from '../deliver/server.js';
 import { ensureSessionDirectory, projectKey, sessionDirectoryOf } from '../deliver/session-directory.js';
 import { newSessionToken } from '../deliver/token-auth.js';
+import { describeError, errorText, renderedError } from '../errors/describe-error.js';
 import { UserError } from '../errors/user-error.js';
 import { type Crash, crashOf } from './app-crash.js';
 import { awaitAgents, findOrphans, type Orphans, recognizeProcess, reloadGeneration } from './adoption.js';
 import { launchApp } from './app-process.js';
 import { RefusalReport } from './refusal-report.js';
-import { type Generation, rerunScriptsOf, startGeneration, watchedFilesOf } from './generation.js';
+import { type Generation, rerunScriptsOf, settingsOf, startGeneration, watchedFilesOf } from './generation.js';
 import { fullText, type Reason } from '../judge/verdict.js';
 import { EditLocations } from './edit-locations.js';
 import { CompileError, UnpatchableChange } from './patcher.js';
@@ -25,12 +26,18 @@ import { SerialQueue } from './serial-queue.js';
 import { SessionLock } from './session-lock.js';
 import { sessionLogPath } from './session-log.js';
 import { SourceWatcher } from '../watch/source-watcher.js';
+import { KEY_HELP, type KeyActions, TerminalKeys } from './terminal-keys.js';
 
 export interface RunOptions extends BuildSelection {
   readonly appArgs: readonly string[];
   readonly events?: string | undefined;
   readonly processes: number;
-  readonly restart: boolean;
+  /** `--no-restart` makes it false; not given, the project's `restart` setting decides (and by default, it restarts). */
+  readonly restart?: boolean | undefined;
+  /** -1 under `--quiet`, the number of `-v`s otherwise. */
+  readonly verbosity?: number | undefined;
+  /** Read one-key commands when stdin is a terminal (`--no-keys` makes it false, and the app gets stdin). */
+  readonly keys?: boolean | undefined;
   /** Also accept agents over TCP (other devices); they must present the session token. */
   readonly listen?: { readonly host: string; readonly port: number } | undefined;
   /** Ends the session as Ctrl-C would (used by `ipbp demo`). */
@@ -52,13 +59,13 @@ export interface RunOptions extends BuildSelection {
  * project's session directory, which stays the same from session to session.
  */
 export async function runSession(options: RunOptions, cwd: string): Promise<number | undefined> {
-  const workspace = await readCargoWorkspace(options.manifestPath, cwd, { dependencies: false });
+  const workspace = await readCargoWorkspace(options.manifestPath, cwd, { dependencies: false, targetDirectory: options.targetDir });
   // Taken before anything else, the events file included: a refused second session must not touch the first one's files.
   // The project key reads the real path of the target directory, which a first build has not made yet.
   await mkdir(workspace.targetDirectory, { recursive: true });
   const lock = await SessionLock.acquire(join(workspace.targetDirectory, 'ipbp', 'sessions', await projectKey(workspace.root, workspace.targetDirectory)));
   try {
-    const reporter = new Reporter(options.events, options.onEvent);
+    const reporter = new Reporter(options.events, options.onEvent, options.verbosity);
     if (lock.staleHolder !== undefined) reporter.warn(`took over ${lock.path} from pid ${lock.staleHolder}, which is no longer running`);
     return await new Session(options, cwd, await sessionDirectoryOf(workspace.root, workspace.targetDirectory), reporter).run();
   } finally {
@@ -99,6 +106,14 @@ class Session {
   private finish: () => void = () => {};
   /** The code the last app exited with, when it ended the session by exiting. */
   private appExitCode: number | undefined;
+  /** When the session, or the latest restart, began: the ready line says how long it took to get there. */
+  private startedAt = performance.now();
+  /** The ready line of the latest launch was written. */
+  private announced = false;
+  /** One-key commands from the terminal, when stdin is one and `--no-keys` was not given. */
+  private keys: TerminalKeys | undefined;
+  /** Saves that came while patching was paused (`p`), patched together on resume. */
+  private pausedEdits: Set<string> | undefined;
 
   constructor(
     private readonly options: RunOptions,
@@ -107,8 +122,8 @@ class Session {
     private readonly directory: string,
     private readonly reporter: Reporter,
   ) {
-    const { manifestPath, package: pkg, bin, example, features, release, cargoFlags } = options;
-    this.setting = { selection: { manifestPath, package: pkg, bin, example, features, release, cargoFlags }, cwd, appArgs: options.appArgs, processes: options.processes };
+    const { manifestPath, package: pkg, bin, example, features, profile, targetDir, cargoFlags, verbosity } = options;
+    this.setting = { selection: { manifestPath, package: pkg, bin, example, features, profile, targetDir, cargoFlags, verbosity }, cwd, appArgs: options.appArgs, processes: options.processes };
     this.journal = new SessionJournal(directory, () => ({ setting: this.setting, generation: this.generation, generationNumber: this.generationCount, apps: this.apps }));
     this.refusals = new RefusalReport(reporter);
   }
@@ -120,6 +135,7 @@ class Session {
     // A closed terminal (SIGHUP) and `kill` (SIGTERM) end the session as Ctrl-C does: the apps stop with it.
     for (const signal of QUIT_SIGNALS) process.once(signal, onSignal);
     this.options.signal?.addEventListener('abort', onSignal, { once: true });
+    if (this.options.keys) this.keys = TerminalKeys.start(this.keyActions());
     try {
       const startup = this.start();
       this.startup = startup.catch(() => {});
@@ -167,7 +183,7 @@ class Session {
       watchedFilesOf(generation),
       (files, firstEventAt) => this.onEdit(files, firstEventAt),
       undefined,
-      (error) => this.reporter.warn(`cannot watch for saves: ${error.message}; saves there may go unseen`),
+      (error) => this.reporter.warn(`cannot watch for saves: ${errorText(error)}; saves there may go unseen`),
     );
     await this.watcher.ready();
     // Edits an adopting session patches in were saved before it could see them: no line to name for those.
@@ -247,9 +263,13 @@ class Session {
     const generation = this.current;
     this.editedSinceLaunch = false;
     this.waitingForEdit = false;
-    const { appArgs, cwd, processes } = this.setting;
+    const { cwd, processes } = this.setting;
+    // Arguments after `--` win; else the project's `args`.
+    const args = this.setting.appArgs.length > 0 ? this.setting.appArgs : (settingsOf(generation).args ?? []);
+    this.announced = false;
     for (let i = 0; i < processes; i++) {
-      this.watch(launchApp({ binary: generation.build.binary, args: appArgs, cwd, agentLibrary: this.agentLibrary, socketPath: this.server!.socketPath }), generation);
+      const app = launchApp({ binary: generation.build.binary, args, cwd, agentLibrary: this.agentLibrary, socketPath: this.server!.socketPath, stdin: this.keys ? 'ignore' : 'inherit' });
+      this.watch(app, generation);
     }
     this.saveJournal();
     // While the app starts and the user has not edited yet.
@@ -264,7 +284,7 @@ class Session {
   /** Keeps session.json current; a failure only costs the next session its chance to adopt. */
   private saveJournal(): void {
     if (!this.generation || this.stopping) return;
-    this.journal.save().catch((error: unknown) => this.reporter.warn(`cannot write the session record: ${error instanceof Error ? error.message : String(error)}`));
+    this.journal.save().catch((error: unknown) => this.reporter.warn(`cannot write the session record: ${errorText(error)}`));
   }
 
   /**
@@ -290,10 +310,26 @@ class Session {
       await generation.patcher.catchUp(state);
       if (connection.isClosed) return;
       generation.patcher.processes.add(state);
-      this.reporter.info(`process ${connection.pid} is patchable`);
+      this.announceReady(connection.pid, generation);
       this.reporter.emit({ event: 'ready', pid: connection.pid });
       this.saveJournal();
     });
+  }
+
+  /**
+   * The first process of a launch says, in one line, that the session is
+   * ready, how long it took and what it watches; others say they are
+   * patchable too.
+   */
+  private announceReady(pid: number, generation: Generation): void {
+    if (this.announced) {
+      this.reporter.info(`process ${pid} is patchable`);
+      return;
+    }
+    this.announced = true;
+    const seconds = ((performance.now() - this.startedAt) / 1000).toFixed(1);
+    const keys = this.keys ? '; press h for keys' : '';
+    this.reporter.info(`ready in ${seconds} s: ${basename(generation.build.binary)} (pid ${pid}) is patchable, watching ${generation.watching}; save a file to patch it${keys}`);
   }
 
   private onAppExit(app: RunningApp, generation: Generation, code: number | null, signal: NodeJS.Signals | null): void {
@@ -334,16 +370,47 @@ class Session {
     });
     if (this.stopping || generation !== this.generation) return; // Already replaced by a newer build.
     const othersRun = this.apps.size > 0;
-    if (!this.options.restart || !this.editedSinceLaunch) {
-      const why = this.options.restart ? 'it crashed with no edit since it started, so a fresh build would crash the same way' : '--no-restart';
-      this.reporter.info(`not restarting (${why}); ${othersRun ? 'the other processes keep running' : 'the next edit starts a fresh build (Ctrl-C to quit)'}`);
+    if (!this.restarts || !this.editedSinceLaunch) {
+      const why = this.restarts ? 'it crashed with no edit since it started, so a fresh build would crash the same way' : this.restartsOff;
+      this.reporter.notice(`not restarting (${why}); ${othersRun ? 'the other processes keep running' : 'the next edit starts a fresh build (Ctrl-C to quit)'}`);
       this.waitingForEdit = !othersRun;
       return;
     }
     await this.restart(`pid ${pid} crashed with ${crash.description}; ${lastPatch}`);
   }
 
+  /** What the keys do (see `terminal-keys.ts`). */
+  private keyActions(): KeyActions {
+    return {
+      quit: () => void this.shutDown(),
+      help: () => this.reporter.notice(`keys: ${KEY_HELP.map(([key, meaning]) => `${key} ${meaning}`).join(' · ')}`),
+      restart: () => {
+        if (this.stopping) return;
+        if (!this.generation) {
+          this.reporter.notice('still starting; press r again once the app runs');
+          return;
+        }
+        this.schedule(() => this.restart('restart asked for (r)'));
+      },
+      togglePause: () => {
+        const waiting = this.pausedEdits;
+        if (!waiting) {
+          this.pausedEdits = new Set();
+          this.reporter.notice('patching paused: saves wait, and are patched together when you press p again');
+          return;
+        }
+        this.pausedEdits = undefined;
+        this.reporter.notice(`patching resumed${waiting.size > 0 ? `: patching ${listed([...waiting].map((file) => `\`${this.relativeName(file)}\``))}` : ''}`);
+        if (waiting.size > 0) this.onEdit([...waiting], performance.now());
+      },
+    };
+  }
+
   private onEdit(files: string[], firstEventAt: number): void {
+    if (this.pausedEdits) {
+      for (const file of files) this.pausedEdits.add(file);
+      return;
+    }
     this.schedule(async () => {
       if (this.stopping) return;
       if (this.waitingForEdit) {
@@ -353,6 +420,12 @@ class Session {
       this.editedSinceLaunch = true;
       const generation = this.current;
       const where = await this.editLocations.locate(files, generation.build.workspaceRoot);
+      // Files the app reads when it starts (the project's `watch`): only a restart takes them in.
+      const readAtStart = files.filter((file) => settingsOf(generation).watch.includes(file));
+      if (readAtStart.length > 0) {
+        await this.cannotPatch([{ reason: `${listed(readAtStart.map((file) => `\`${this.relativeName(file)}\``))} changed`, details: 'the project watches it for a restart (`watch` in its ipbp settings)' }]);
+        return;
+      }
       // Every build file, not only this save's: a change whose fresh build failed earlier is still owed.
       const buildChanges = await generation.buildInputs.classify([...new Set([...files, ...generation.buildInputs.files])]);
       if (buildChanges.reasons.length > 0) {
@@ -376,8 +449,9 @@ class Session {
           await this.cannotPatch(error.reasons, where);
         } else {
           // A user-side failure (the linker's complaint, say) carries the tool's own words: show them.
-          const causes = error instanceof UserError ? error.causes : [];
-          const message = [error instanceof Error ? error.message : String(error), ...causes].join('\n');
+          const description = describeError(error);
+          const causes = [...description.causes, ...(description.help ? [description.help] : [])];
+          const message = [description.message, ...causes].join('\n');
           this.reporter.error(`patch failed: ${message.split('\n')[0]}; the app keeps running its current code${causes.map((cause) => `\n  ${cause}`).join('')}`);
           this.reporter.emit({ event: 'patch-failed', patch: 0, message, pids: [...generation.patcher.processes].map((state) => state.pid) });
         }
@@ -396,13 +470,13 @@ class Session {
     if (!first) return;
     const headline = where ? `${first.reason} (${where})` : first.reason;
     const details = [first.details, ...others.map(fullText)].filter((line): line is string => line !== undefined);
-    this.reporter.emit({ event: 'unpatchable', reasons: structured.map((reason) => reason.reason), details, restarting: this.options.restart });
-    if (this.options.restart) {
+    this.reporter.emit({ event: 'unpatchable', reasons: structured.map((reason) => reason.reason), details, restarting: this.restarts });
+    if (this.restarts) {
       await this.restart(headline, details);
       return;
     }
     this.reporter.warn(`cannot patch: ${headline}${details.map((line) => `\n  ${line}`).join('')}`);
-    this.reporter.info('not restarting (--no-restart); the app keeps running its current code');
+    this.reporter.notice(`not restarting (${this.restartsOff}); the app keeps running its current code`);
   }
 
   /**
@@ -410,7 +484,8 @@ class Session {
    * leaves the running apps (if any) on their current code.
    */
   private async restart(reason: string, details: readonly string[] = []): Promise<void> {
-    this.reporter.info(`restarting: ${reason}${details.map((line) => `\n  ${line}`).join('')}`);
+    this.startedAt = performance.now();
+    this.reporter.notice(`restarting: ${reason}${details.map((line) => `\n  ${line}`).join('')}`);
     this.reporter.emit({ event: 'restart', reason, details: [...details] });
     let next: Generation;
     try {
@@ -438,6 +513,16 @@ class Session {
     if (previous) await rm(previous.directory, { recursive: true, force: true });
   }
 
+  /** Whether what cannot be patched restarts the app: `--no-restart`, else the project's `restart`, else yes. */
+  private get restarts(): boolean {
+    return this.options.restart ?? (this.generation && settingsOf(this.generation).restart) ?? true;
+  }
+
+  /** What turned restarts off, to say so. */
+  private get restartsOff(): string {
+    return this.options.restart === false ? '--no-restart' : '`restart = false` in the project\'s ipbp settings';
+  }
+
   private relativeName(file: string): string {
     return relative(this.current.build.workspaceRoot, file) || file;
   }
@@ -446,7 +531,7 @@ class Session {
   private schedule(task: () => Promise<void>): void {
     void this.queue.run(task).catch((error: unknown) => {
       if (this.stopping) return;
-      this.reporter.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
+      this.reporter.error(renderedError(describeError(error), ''));
     });
   }
 
@@ -458,6 +543,7 @@ class Session {
 
   private async stop(): Promise<void> {
     this.stopping = true;
+    this.keys?.close();
     // A build under way stops first (cargo and its rustc with it); the start then returns without launching.
     this.ending.abort();
     await this.startup;

@@ -38,3 +38,27 @@ describe('profile settings a patchable build does without', () => {
     assert.deepEqual(await profileOverrides(root, 'release'), []);
   });
 });
+
+describe('profiles that inherit', () => {
+  let root: string;
+  before(async () => {
+    root = await mkdtemp(join(tmpdir(), 'ipbp-profile-inherit-'));
+  });
+  after(async () => rm(root, { recursive: true, force: true }));
+
+  test("a custom profile has what it inherits, under its own settings, and the override names it", async () => {
+    await writeFile(join(root, 'Cargo.toml'), '[profile.release]\nstrip = true\nlto = "thin"\n\n[profile.fast]\ninherits = "release"\nlto = false\n\n[profile.faster]\ninherits = "fast"\n');
+    assert.deepEqual(await profileOverrides(root, 'fast'), [{ setting: 'strip = true', config: 'profile.fast.strip=false' }]);
+    assert.deepEqual(await profileOverrides(root, 'faster'), [{ setting: 'strip = true', config: 'profile.faster.strip=false' }], 'through two levels');
+  });
+
+  test('the built-in bench profile inherits release', async () => {
+    await writeFile(join(root, 'Cargo.toml'), '[profile.release]\nlto = true\n');
+    assert.deepEqual(await profileOverrides(root, 'bench'), [{ setting: 'lto = true', config: 'profile.bench.lto=false' }]);
+  });
+
+  test('a cycle, which cargo refuses, ends the search', async () => {
+    await writeFile(join(root, 'Cargo.toml'), '[profile.a]\ninherits = "b"\nstrip = true\n\n[profile.b]\ninherits = "a"\n');
+    assert.deepEqual((await profileOverrides(root, 'a')).map((override) => override.setting), ['strip = true']);
+  });
+});

@@ -25,7 +25,9 @@ describe('ipbp, the command line', () => {
   test('`ipbp help run` describes run and its cargo flags', () => {
     const result = ipbp('help', 'run');
     assert.equal(result.status, 0);
-    for (const flag of ['--bin', '--release', '--no-default-features', '--all-features', '--locked', '--offline', '--jobs', '--config', '--events']) assert.match(result.stdout, new RegExp(flag));
+    for (const flag of ['--bin', '--release', '--profile', '--target-dir', '--quiet', '--verbose', '--no-keys', '--no-default-features', '--all-features', '--locked', '--offline', '--jobs', '--config', '--events']) {
+      assert.match(result.stdout, new RegExp(flag));
+    }
   });
 
   test('`cargo ipbp` runs it as a cargo subcommand', () => {
@@ -46,5 +48,20 @@ describe('ipbp, the command line', () => {
     assert.notEqual(result.status, 0);
     assert.match(result.stderr, /--jobs takes a whole number other than 0/);
     assert.doesNotMatch(result.stderr, /building/);
+  });
+
+  test('flags that contradict each other are refused as cargo refuses them, before anything is built', () => {
+    const profiles = ipbp('run', '--release', '--profile', 'dev');
+    assert.equal(profiles.status, 1);
+    assert.match(profiles.stderr, /^ipbp: error: conflicting usage of --profile=dev and --release\n/);
+    const verbosity = ipbp('run', '-q', '-v');
+    assert.equal(verbosity.status, 1);
+    assert.match(verbosity.stderr, /^ipbp: error: cannot set both --verbose and --quiet\n$/);
+  });
+
+  test('a failed system call reads as what failed and what to do, not as a Node error', () => {
+    const result = ipbp('diff', '/nonexistent/old.o', '/nonexistent/new.o');
+    assert.equal(result.status, 1);
+    assert.equal(result.stderr, 'ipbp: error: cannot read /nonexistent/old.o: no such file or directory\nhelp: check that the path exists\n');
   });
 });

@@ -89,7 +89,7 @@ describe('ipbp run on cargo project shapes (examples/project-shapes)', () => {
       await session.edit('app/Cargo.toml', 'version = "0.1.0"', 'version = "0.1.1"');
       await session.waitForEvent((event) => event.event === 'restart');
       const restarted = (await session.waitForEvent((event) => event.event === 'ready' && event.pid !== pid, 180_000)).pid as number;
-      await session.waitForStderr(/watching \d+ source files of 2 crate\(s\)[\s\S]*watching \d+ source files of 2 crate\(s\)/);
+      await session.waitForStderr(/watching \d+ source files of 2 crates[\s\S]*watching \d+ source files of 2 crates/);
       const from = session.stdout.length;
       await session.edit('plugin/src/lib.rs', 'tick % 10 + 500)', 'tick % 10 + 700)');
       const patched = await session.waitForEvent((event) => event.event === 'patched' && (event.pids as number[]).includes(restarted));

@@ -39,9 +39,14 @@ export class IpbpRun {
     readonly env: NodeJS.ProcessEnv,
     readonly eventsPath: string,
     readonly child: ChildProcess,
+    /** Run in a pseudo-terminal: what ipbp and the app write arrives mixed, as a developer sees it. */
+    private readonly terminal = false,
   ) {
     child.stdout!.setEncoding('utf8');
-    child.stdout!.on('data', (chunk: string) => {
+    child.stdout!.on('data', (received: string) => {
+      // A terminal's lines end in CRLF, and cargo colours what it says there.
+      const chunk = terminal ? received.replace(/\r/g, '').replace(/\u001b\[[0-9;]*m/g, '') : received;
+      if (terminal) this.stderr += chunk;
       const text = this.partial + chunk;
       const lines = text.split('\n');
       this.partial = lines.pop() ?? '';
@@ -64,12 +69,14 @@ export class IpbpRun {
    * `processGroup` starts ipbp in a process group of its own, which `interruptGroup` signals as a terminal's Ctrl-C would.
    * `launcher`: a command that runs ipbp's command line (given as its last arguments) by `exec`, in a world of its own (a mount namespace).
    * `beforeLaunch`: what the user did in the copy before `ipbp run` (a `cargo build`, say).
+   * `terminal`: runs ipbp in a pseudo-terminal (util-linux `script`), where it reads keys: `press` types them.
+   *   Its output and the app's are one stream there, so `stdout` and `stderr` both hold all of it.
    */
   static async start(
     example: string,
     args: readonly string[] = [],
     env: NodeJS.ProcessEnv = {},
-    options: { processGroup?: boolean; launcher?: readonly string[]; beforeLaunch?: (directory: string) => Promise<void> } = {},
+    options: { processGroup?: boolean; launcher?: readonly string[]; beforeLaunch?: (directory: string) => Promise<void>; terminal?: boolean } = {},
   ): Promise<IpbpRun> {
     const directory = await mkdtemp(join(tmpdir(), `ipbp-e2e-${example}-`));
     await cp(join(repository, 'examples', example), directory, { recursive: true, filter: (source) => !source.includes('/target') });
@@ -78,7 +85,7 @@ export class IpbpRun {
     const text = await readFile(manifest, 'utf8').catch(() => undefined);
     if (text !== undefined) await writeFile(manifest, text.replaceAll('path = "../../crates/', `path = "${join(repository, 'crates')}/`));
     await options.beforeLaunch?.(directory);
-    return IpbpRun.launch(directory, env.CARGO_TARGET_DIR ?? join(directory, 'target'), env, 'events.jsonl', args, options.processGroup ?? false, options.launcher);
+    return IpbpRun.launch(directory, env.CARGO_TARGET_DIR ?? join(directory, 'target'), env, 'events.jsonl', args, options.processGroup ?? false, options.launcher, options.terminal);
   }
 
   /** Another `ipbp run` in the project directory of an earlier one (which has ended), with its own events file. */
@@ -94,16 +101,24 @@ export class IpbpRun {
     args: readonly string[],
     processGroup: boolean,
     launcher: readonly string[] = [],
+    terminal = false,
   ): IpbpRun {
     const eventsPath = join(directory, eventsName);
-    const [command, ...commandArgs] = [...launcher, process.execPath, join(repository, 'bin', 'ipbp.js'), 'run', '--events', eventsPath, ...args];
+    const commandLine = [...launcher, process.execPath, join(repository, 'bin', 'ipbp.js'), 'run', '--events', eventsPath, ...args];
+    // `script -c` runs one shell command line in a new pseudo-terminal, and passes its own stdin on as typed keys.
+    const [command, ...commandArgs] = terminal ? ['script', '-qfec', commandLine.map(shellQuoted).join(' '), '/dev/null'] : commandLine;
     const child = spawn(command!, commandArgs, {
       cwd: directory,
       env: { ...process.env, NO_COLOR: '1', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: [terminal ? 'pipe' : 'ignore', 'pipe', 'pipe'],
       detached: processGroup,
     });
-    return new IpbpRun(directory, targetDirectory, env, eventsPath, child);
+    return new IpbpRun(directory, targetDirectory, env, eventsPath, child, terminal);
+  }
+
+  /** Types `keys` at the terminal (a session started with `terminal`). */
+  press(keys: string): void {
+    this.child.stdin!.write(keys);
   }
 
   /** Waits until the app is patchable and has printed a line matching `firstLine`; returns its pid. */
@@ -188,7 +203,9 @@ export class IpbpRun {
   /** Ctrl-C, as a developer would; resolves with ipbp's exit code. */
   async stop(): Promise<number | null> {
     if (!this.exited) {
-      this.child.kill('SIGINT');
+      // In a terminal ipbp reads Ctrl-C as a key; `script` itself would only pass a signal on.
+      if (this.terminal) this.press('\u0003');
+      else this.child.kill('SIGINT');
       await this.waitFor('ipbp to exit', 30_000, () => (this.exited ? true : undefined)).catch(() => this.child.kill('SIGKILL'));
     }
     return this.exitCode ?? null;
@@ -245,4 +262,8 @@ export class IpbpRun {
 export async function readEvents(path: string): Promise<Event[]> {
   const text = await readFile(path, 'utf8').catch(() => '');
   return completeLines(text).map((line) => JSON.parse(line) as Event);
+}
+
+function shellQuoted(text: string): string {
+  return `'${text.replaceAll("'", "'\\''")}'`;
 }
