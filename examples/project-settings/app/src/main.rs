@@ -11,9 +11,16 @@ fn line(tick: u64) -> String {
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let motd = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/config/motd.txt")).unwrap_or_default();
+    let motd = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/config/motd.txt"))
+        .unwrap_or_default();
     for tick in 0.. {
-        println!("{} args=[{}] motd=[{}] scratch={}", line(tick), args.join(" "), motd.trim(), scratch::scratch_value());
+        println!(
+            "{} args=[{}] motd=[{}] scratch={}",
+            line(tick),
+            args.join(" "),
+            motd.trim(),
+            scratch::scratch_value()
+        );
         std::thread::sleep(Duration::from_millis(200));
     }
 }
