@@ -80,7 +80,8 @@ const wrappersDir = join(dirname(fileURLToPath(import.meta.url)), 'wrappers');
  * is then `build-interrupted`).
  */
 export async function captureBuild(selection: BuildSelection, sessionDir: string, cwd: string, signal?: AbortSignal): Promise<CapturedBuild> {
-  const workspace = await readCargoWorkspace(selection.manifestPath, cwd, { targetDirectory: selection.targetDir });
+  const features = selection.features === undefined ? [] : ['--features', selection.features];
+  const workspace = await readCargoWorkspace(selection.manifestPath, cwd, { targetDirectory: selection.targetDir, cargoFlags: [...features, ...(selection.cargoFlags ?? [])] });
   await checkBinaryChoice(workspace, selection, cwd);
   const settings = await readProjectSettings(workspace, selection, cwd);
   const captureDir = join(sessionDir, 'capture');

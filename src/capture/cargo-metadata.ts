@@ -56,10 +56,17 @@ interface RawMetadata {
  * local is known only from the dependency graph; `dependencies: false`
  * skips resolving it when only the workspace's own paths are needed (path
  * dependencies then come out empty). `targetDirectory`: the user's
- * `--target-dir`, relative to `cwd`.
+ * `--target-dir`, relative to `cwd`. `cargoFlags`: the build's own, of
+ * which `cargo metadata` takes all but `--jobs`: resolving the graph may
+ * write `Cargo.lock`, which `--locked` must forbid here too, and features
+ * decide which path dependencies are in it.
  */
-export async function readCargoWorkspace(manifestPath: string | undefined, cwd: string, options: { dependencies?: boolean; targetDirectory?: string | undefined } = {}): Promise<CargoWorkspace> {
-  const args = ['metadata', '--format-version', '1'];
+export async function readCargoWorkspace(
+  manifestPath: string | undefined,
+  cwd: string,
+  options: { dependencies?: boolean; targetDirectory?: string | undefined; cargoFlags?: readonly string[] } = {},
+): Promise<CargoWorkspace> {
+  const args = ['metadata', '--format-version', '1', ...metadataFlags(options.cargoFlags ?? [])];
   if (options.dependencies === false) args.push('--no-deps');
   if (manifestPath) args.push('--manifest-path', manifestPath);
   let stdout: string;
@@ -93,4 +100,9 @@ export async function readCargoWorkspace(manifestPath: string | undefined, cwd: 
     localPackages: local,
     ipbpTable: metadata.metadata?.ipbp,
   };
+}
+
+/** The build flags `cargo metadata` takes too: all but `--jobs N`. */
+function metadataFlags(cargoFlags: readonly string[]): string[] {
+  return cargoFlags.filter((flag, index) => flag !== '--jobs' && cargoFlags[index - 1] !== '--jobs');
 }

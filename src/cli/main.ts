@@ -92,6 +92,9 @@ function buildProgram(): Command {
   return program;
 }
 
+/** The errors that are cargo's own failures. */
+const CARGO_FAILURES = new Set(['build-failed', 'cargo-metadata']);
+
 /** Runs the CLI; sets `process.exitCode` instead of exiting so cleanup still runs. */
 export async function main(argv: readonly string[]): Promise<void> {
   installLastResortHandlers();
@@ -103,7 +106,7 @@ export async function main(argv: readonly string[]): Promise<void> {
       return;
     }
     reportError(error);
-    // Cargo's own code for a build that failed (`cargo run` exits 101 too); 1 for everything else.
-    process.exitCode = error instanceof UserError && error.code === 'build-failed' ? 101 : 1;
+    // Cargo's own code when cargo fails (`cargo run` exits 101 too, whether the build or reading the project failed); 1 for everything else.
+    process.exitCode = error instanceof UserError && CARGO_FAILURES.has(error.code) ? 101 : 1;
   }
 }

@@ -59,7 +59,7 @@ export interface RunOptions extends BuildSelection {
  * project's session directory, which stays the same from session to session.
  */
 export async function runSession(options: RunOptions, cwd: string): Promise<number | undefined> {
-  const workspace = await readCargoWorkspace(options.manifestPath, cwd, { dependencies: false, targetDirectory: options.targetDir });
+  const workspace = await readCargoWorkspace(options.manifestPath, cwd, { dependencies: false, targetDirectory: options.targetDir, cargoFlags: options.cargoFlags });
   // Taken before anything else, the events file included: a refused second session must not touch the first one's files.
   // The project key reads the real path of the target directory, which a first build has not made yet.
   await mkdir(workspace.targetDirectory, { recursive: true });

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { rm } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { IpbpRun } from '../support/ipbp-run.js';
@@ -52,6 +52,32 @@ describe('cargo build flags (examples/lib-and-bin)', () => {
     await session.edit('src/lib.rs', 'format!("LOUD {tick}")', 'format!("LOUDER {tick}")');
     await session.waitForEvent((event) => event.event === 'patched');
     await session.waitForLine(/^LOUDER \d+$/, from);
+  });
+
+  test('--no-default-features reaches cargo: the default feature is off, in the first build and in the patch', async () => {
+    const plain = await IpbpRun.start('lib-and-bin', ['--bin', 'lib-and-bin', '--no-default-features']);
+    try {
+      await plain.waitForLine(/^quiet \d+$/, 0, 180_000);
+      const from = plain.stdout.length;
+      await plain.edit('src/lib.rs', 'format!("quiet {tick}")', 'format!("still quiet {tick}")');
+      await plain.waitForEvent((event) => event.event === 'patched');
+      await plain.waitForLine(/^still quiet \d+$/, from);
+    } finally {
+      await plain.remove();
+    }
+  });
+
+  test('--locked and --frozen reach cargo: a lock file that needs updating is refused, before anything runs', async () => {
+    // The package's version in the lock file is not the manifest's: cargo would have to update it.
+    const staleLock = (directory: string): Promise<void> =>
+      writeFile(join(directory, 'Cargo.lock'), 'version = 4\n\n[[package]]\nname = "lib-and-bin"\nversion = "0.0.9"\n');
+    for (const flag of ['--locked', '--frozen']) {
+      const refused = await IpbpRun.start('lib-and-bin', ['--bin', 'lib-and-bin', flag], {}, { beforeLaunch: staleLock });
+      const code = await refused.waitForExit(120_000);
+      await refused.remove();
+      assert.equal(code, 101, refused.stderr);
+      assert.match(refused.stderr, new RegExp(`cannot update the lock file .* because ${flag} was passed`));
+    }
   });
 
   test('a flag cargo refuses is cargo\'s own error, before anything runs', async () => {
