@@ -6,10 +6,14 @@
 //! replies or `ipbp-agent:` lines on stderr, and panics are caught at every
 //! boundary (the constructor, the thread, each request).
 //!
-//! Linux x86_64 only for now.
+//! Linux on x86_64 and aarch64 (the architecture-specific parts are in
+//! `arch`).
 
-#[cfg(not(all(target_os = "linux", target_arch = "x86_64")))]
-compile_error!("the ipbp agent supports Linux x86_64 only for now");
+#[cfg(not(all(
+    target_os = "linux",
+    any(target_arch = "x86_64", target_arch = "aarch64")
+)))]
+compile_error!("the ipbp agent supports Linux on x86_64 and aarch64 only for now");
 
 mod app_hooks;
 mod arch;
@@ -27,7 +31,8 @@ mod redirect;
 mod session;
 mod startup;
 mod stop_world;
-#[cfg(test)]
+// Their functions are written in x86_64 assembly (`test_frames`).
+#[cfg(all(test, target_arch = "x86_64"))]
 mod test_frames;
 mod thread_list;
 mod unwind;

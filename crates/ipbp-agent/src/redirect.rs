@@ -54,7 +54,8 @@ fn plan_edits(redirects: &[Redirect]) -> Result<Vec<CodeEdit>, String> {
         .collect()
 }
 
-#[cfg(test)]
+// Their functions are written in x86_64 assembly (`test_frames`).
+#[cfg(all(test, target_arch = "x86_64"))]
 mod tests {
     use super::*;
     use crate::test_frames::{

@@ -546,7 +546,8 @@ fn monotonic_ns() -> i64 {
     now.tv_sec * 1_000_000_000 + now.tv_nsec
 }
 
-#[cfg(test)]
+// Their functions are written in x86_64 assembly (`test_frames`).
+#[cfg(all(test, target_arch = "x86_64"))]
 mod tests {
     use super::*;
     use crate::test_frames::{

@@ -7,10 +7,20 @@
 #[cfg(target_arch = "x86_64")]
 mod x86_64;
 
+// Its encoders are tested on every host; the rest builds on aarch64 alone.
+#[cfg(any(target_arch = "aarch64", test))]
+mod aarch64;
+
 /// The architecture this agent is built for.
 #[cfg(target_arch = "x86_64")]
 pub type Current = x86_64::X86_64;
+#[cfg(target_arch = "aarch64")]
+pub type Current = aarch64::Aarch64;
 
+#[cfg(target_arch = "aarch64")]
+pub use aarch64::{
+    PRESERVED_REGISTERS, PROGRAM_COUNTER_REGISTER, STACK_POINTER_REGISTER, UNWIND_REGISTERS,
+};
 /// The DWARF register numbering of the architecture, as the unwinder needs it.
 #[cfg(target_arch = "x86_64")]
 pub use x86_64::{

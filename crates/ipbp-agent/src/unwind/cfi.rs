@@ -36,15 +36,21 @@ const DW_EH_PE_PCREL: u8 = 0x10;
 const DW_EH_PE_DATAREL: u8 = 0x30;
 
 /// What unwinding one frame found.
+// The walk runs in a signal handler and allocates nothing: no Box for the
+// registers, however many an architecture has.
+#[allow(clippy::large_enum_variant)]
 pub enum Caller {
     /// The frame is the outermost one: its return address is undefined.
     Outermost,
     /// The caller's registers (its pc in the program counter register).
     /// `signal_frame`: the frame unwound was a signal trampoline, so the
     /// caller's pc is where a signal interrupted it, not a return address.
+    /// `leaf`: the return address was still in the link register, so the
+    /// frame may have left the stack pointer where its caller had it.
     Frame {
         registers: Registers,
         signal_frame: bool,
+        leaf: bool,
     },
 }
 
@@ -93,11 +99,20 @@ pub fn unwind_frame(registers: &Registers, site: u64, space: &impl AddressSpace)
             caller.set(number, value);
         }
     }
-    let return_address = recover(fde.cie.return_address_register, return_address_rule)?;
+    // With a link register (aarch64's x30) a leaf function keeps its
+    // return address there, and its rules say nothing of it: as libgcc, the
+    // register then still holds it.
+    let leaf = matches!(return_address_rule, Rule::Unspecified);
+    let return_address = if leaf {
+        registers.get(fde.cie.return_address_register)
+    } else {
+        recover(fde.cie.return_address_register, return_address_rule)
+    }?;
     caller.set(PROGRAM_COUNTER_REGISTER, return_address);
     Some(Caller::Frame {
         registers: caller,
         signal_frame: fde.cie.signal_frame,
+        leaf,
     })
 }
 
@@ -842,7 +857,8 @@ impl<'a> Cursor<'a> {
     }
 }
 
-#[cfg(test)]
+// Its one user is a test of x86_64 tables.
+#[cfg(all(test, target_arch = "x86_64"))]
 pub(super) mod test_support {
     //! The expression evaluator, reachable from the module's tests.
     use super::*;

@@ -71,7 +71,8 @@ const MIN_STACK_ROOM: u64 = 16 * 1024;
 #[derive(Debug, Clone, Copy)]
 pub struct Registers {
     values: [u64; UNWIND_REGISTERS],
-    known: u32,
+    /// One bit per register: 64 of them cover aarch64's 33 as well as x86_64's 17.
+    known: u64,
 }
 
 impl Registers {
@@ -83,7 +84,7 @@ impl Registers {
     }
 
     pub fn get(&self, number: usize) -> Option<u64> {
-        let bit = 1u32.checked_shl(u32::try_from(number).ok()?)?;
+        let bit = 1u64.checked_shl(u32::try_from(number).ok()?)?;
         if self.known & bit == 0 {
             return None;
         }
@@ -93,7 +94,7 @@ impl Registers {
     pub fn set(&mut self, number: usize, value: u64) {
         if let (Some(slot), Some(bit)) = (
             self.values.get_mut(number),
-            u32::try_from(number).ok().and_then(|n| 1u32.checked_shl(n)),
+            u32::try_from(number).ok().and_then(|n| 1u64.checked_shl(n)),
         ) {
             *slot = value;
             self.known |= bit;
@@ -159,6 +160,7 @@ pub fn walk(
     // one byte before it (the call may be the last instruction of a
     // function). A frame a signal interrupted is exact again.
     let mut exact = true;
+    let mut stayed = false;
     loop {
         if !push(pc) {
             return Outcome::TooDeep;
@@ -170,6 +172,7 @@ pub fn walk(
         let cfi::Caller::Frame {
             registers: next,
             signal_frame,
+            leaf,
         } = caller
         else {
             return Outcome::Complete;
@@ -189,9 +192,14 @@ pub fn walk(
         ) else {
             return Outcome::Unknown;
         };
-        if next_sp <= sp && !signal_frame {
+        // A leaf that kept its return address in the link register may
+        // leave the stack pointer as it was, once: its caller made a call,
+        // so it saved its own return address on the stack.
+        let stays = next_sp == sp && leaf && !stayed;
+        if next_sp <= sp && !signal_frame && !stays {
             return Outcome::Unknown;
         }
+        stayed = stays;
         registers = next;
         pc = next_pc;
         exact = signal_frame;

@@ -7,6 +7,7 @@
     clippy::panic
 )]
 
+#[cfg(target_arch = "x86_64")]
 use super::cfi::test_support::evaluate_with;
 use super::*;
 use crate::arch::{Architecture, Current};
@@ -193,6 +194,12 @@ fn agrees_with_libgcc_through_a_signal_frame() {
         let theirs = std::hint::black_box(raise_walking_signal(signal));
         let (ours, outcome) = recorded(&FROM_CONTEXT, &FROM_CONTEXT_LEN, &FROM_CONTEXT_OUTCOME);
         assert_same_callers(&ours, outcome, &theirs);
+        // qemu-user's signal trampoline (aarch64 under emulation) has no
+        // unwind info, where the kernel's vDSO one has; glibc's x86_64
+        // `__restore_rt` has DWARF expressions for the walk to evaluate.
+        if cfg!(not(target_arch = "x86_64")) {
+            return;
+        }
         let (through, outcome) = recorded(&FROM_HANDLER, &FROM_HANDLER_LEN, &FROM_HANDLER_OUTCOME);
         assert_eq!(outcome, Outcome::Complete, "{through:x?}");
         // Out of the handler, the trampoline is crossed and the interrupted
@@ -331,6 +338,7 @@ fn registers(pc: u64, sp: u64, rbp: u64) -> Registers {
 }
 
 /// Caller pc, sp and rbp after unwinding one frame.
+#[cfg(target_arch = "x86_64")]
 fn unwind_one(space: &FakeSpace, start: Registers) -> (u64, u64, Option<u64>, bool) {
     let mut frames = Vec::new();
     let outcome = walk(&start, space, |address| {
@@ -352,6 +360,8 @@ fn unwind_one(space: &FakeSpace, start: Registers) -> (u64, u64, Option<u64>, bo
     )
 }
 
+// Its tables name x86_64's registers (rsp 7, rbp 6, the return address 16).
+#[cfg(target_arch = "x86_64")]
 #[test]
 fn the_rows_of_a_hand_made_fde_are_followed() {
     let (object, header) = tables(&[(FUNCTION, 0x40, FRAMED), (CALLER, 0x40, &[])]);
@@ -408,6 +418,8 @@ fn the_rows_of_a_hand_made_fde_are_followed() {
     );
 }
 
+// Its tables name x86_64's registers (rsp 7, rbp 6, the return address 16).
+#[cfg(target_arch = "x86_64")]
 #[test]
 fn a_walk_ends_complete_unknown_or_too_deep() {
     const OUTERMOST: &[u8] = &[0x07, 16]; // DW_CFA_undefined r16
@@ -474,6 +486,8 @@ fn a_frame_that_does_not_move_up_the_stack_ends_the_walk() {
     assert_eq!((outcome, frames), (Outcome::Unknown, 1));
 }
 
+// Its tables name x86_64's registers (rsp 7, rbp 6, the return address 16).
+#[cfg(target_arch = "x86_64")]
 #[test]
 fn expressions_of_plt_stubs_and_signal_frames_evaluate() {
     let space = FakeSpace {
