@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+
 /** What each key does, in the order `h` lists them. */
 export interface KeyActions {
   readonly restart: () => void;
@@ -29,9 +31,13 @@ export class TerminalKeys {
     private readonly onData: (chunk: string) => void,
   ) {}
 
-  /** Starts reading keys if stdin is a terminal; undefined otherwise (a pipe, /dev/null, a CI job). */
+  /**
+   * Starts reading keys if stdin is a terminal and ipbp runs in its
+   * foreground; undefined otherwise (a pipe, /dev/null, a CI job, `ipbp run &`,
+   * where changing the terminal's mode would stop ipbp with SIGTTOU).
+   */
   static start(actions: KeyActions, input: NodeJS.ReadStream = process.stdin): TerminalKeys | undefined {
-    if (!input.isTTY) return undefined;
+    if (!input.isTTY || !inTerminalForeground()) return undefined;
     const onData = (chunk: string): void => {
       for (const key of chunk) {
         if (key === 'r') actions.restart();
@@ -61,4 +67,19 @@ export class TerminalKeys {
   private readonly restoreTerminal = (): void => {
     if (this.input.isTTY) this.input.setRawMode(false);
   };
+}
+
+/**
+ * Whether this process's group is the foreground group of its terminal
+ * (`/proc/self/stat`: the process group, and the terminal's foreground one).
+ */
+function inTerminalForeground(): boolean {
+  try {
+    // After the command name, which may hold spaces and parentheses: state, ppid, pgrp, session, tty_nr, tpgid.
+    const stat = readFileSync('/proc/self/stat', 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return fields[2] !== undefined && fields[2] === fields[5];
+  } catch {
+    return false;
+  }
 }

@@ -1,6 +1,11 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { type Event, IpbpRun } from '../support/ipbp-run.js';
+import { REPOSITORY } from '../support/repository.js';
 
 /**
  * `ipbp run` in an interactive terminal (a pseudo-terminal made by
@@ -98,6 +103,36 @@ describe('Ctrl-C in a terminal that ipbp reads keys from (examples/ticker)', () 
       assert.throws(() => process.kill(pid, 0), 'the app is gone');
     } finally {
       await session.remove();
+    }
+  });
+});
+
+describe('`ipbp run &` in an interactive shell (examples/ticker)', () => {
+  test('reads no keys in the background, so the terminal does not stop it, and runs the app as in the foreground', async () => {
+    const directory = await mkdtemp(join(tmpdir(), 'ipbp-background-'));
+    try {
+      await cp(join(REPOSITORY, 'examples', 'ticker'), join(directory, 'app'), { recursive: true, filter: (path) => !path.includes('/target') });
+      // A shell with job control, in a terminal: `&` puts ipbp in a background process group.
+      await writeFile(
+        join(directory, 'session.sh'),
+        [
+          `cd ${JSON.stringify(join(directory, 'app'))}`,
+          `${JSON.stringify(process.execPath)} ${JSON.stringify(join(REPOSITORY, 'bin', 'ipbp.js'))} run --events ../events.jsonl > ../ipbp.log 2>&1 &`,
+          'for i in $(seq 1 900); do grep -q \'"event":"ready"\' ../events.jsonl 2>/dev/null && break; sleep 0.2; done',
+          'jobs -l > ../jobs.txt',
+          'kill -INT %1',
+          'wait',
+        ].join('\n'),
+      );
+      const shell = spawn('script', ['-qfec', `bash -ic 'source ${join(directory, 'session.sh')}'`, '/dev/null'], { stdio: 'ignore' });
+      await new Promise((resolve) => shell.once('exit', resolve));
+      assert.match(await readFile(join(directory, 'jobs.txt'), 'utf8'), /Running/);
+      const log = await readFile(join(directory, 'ipbp.log'), 'utf8');
+      assert.match(log, /\[ipbp\] ready in [^\n]*save a file to patch it\n/);
+      assert.doesNotMatch(log, /press h for keys/);
+      assert.match(log, /hello from tick \d+/);
+    } finally {
+      await rm(directory, { recursive: true, force: true });
     }
   });
 });
