@@ -35,4 +35,5 @@ mod stop_world;
 #[cfg(all(test, target_arch = "x86_64"))]
 mod test_frames;
 mod thread_list;
+mod thread_signals;
 mod unwind;

@@ -13,6 +13,7 @@
 use crate::arch::{Architecture, Current};
 use crate::protocol::{StackStatus, ThreadStack};
 use crate::thread_list::{last_errno, list_threads, ListError, ThreadIds};
+use crate::thread_signals::{blocks_signal, emulator};
 use crate::unwind::{self, Outcome, MAX_FRAMES};
 use std::fmt;
 use std::sync::atomic::{AtomicI32, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering};
@@ -28,6 +29,12 @@ const ARRIVAL_TIMEOUT: Duration = Duration::from_secs(2);
 const MAX_ATTEMPTS: u32 = 200;
 const RETRY_PAUSE: Duration = Duration::from_millis(1);
 const POLL_PAUSE: Duration = Duration::from_micros(50);
+/// How long a signalled thread may take to arrive before its signal mask
+/// is looked at: a new thread blocks every signal for a moment as it starts.
+const MASK_GRACE: Duration = Duration::from_millis(50);
+/// The emulator's own threads found so far (see `thread_signals`): later
+/// stops leave them at once. Ids only ever added; 0 is an empty slot.
+static EMULATOR_THREADS: [AtomicI32; 8] = [const { AtomicI32::new(0) }; 8];
 /// A parked thread resumes by itself after this long, so a stuck agent can
 /// never freeze the app for good. No single stop lasts anywhere near it.
 const PARK_LIMIT_NS: i64 = 10_000_000_000;
@@ -106,6 +113,10 @@ pub enum StopError {
     Timeout {
         tid: libc::pid_t,
     },
+    /// The thread blocks the stop signal, so it can never be parked.
+    Blocked {
+        tid: libc::pid_t,
+    },
     Busy {
         tid: libc::pid_t,
         address: u64,
@@ -134,6 +145,10 @@ impl fmt::Display for StopError {
                 f,
                 "thread {tid} did not stop within {} ms (does it block signals, or is it stopped by a debugger?)",
                 ARRIVAL_TIMEOUT.as_millis()
+            ),
+            StopError::Blocked { tid } => write!(
+                f,
+                "thread {tid} blocks the signal that pauses threads for a patch, so it cannot be paused while its code is rewritten"
             ),
             StopError::Busy {
                 tid,
@@ -175,7 +190,17 @@ pub fn with_world_stopped<R>(
     let _one_at_a_time = STOPPER
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
+    stop_holding_the_lock(avoid, action)
+}
+
+/// `with_world_stopped`, for a caller that holds `STOPPER`.
+fn stop_holding_the_lock<R>(
+    avoid: &[(u64, u64)],
+    action: impl FnOnce() -> R,
+) -> Result<(R, Vec<ThreadStack>), StopError> {
     let signal = stop_signal()?;
+    // Read before any thread parks (it allocates, once).
+    let emulated = emulator().is_some();
     // What the handlers' stack walks may read; if it cannot be taken, the
     // stop goes on and every stack is reported as unknown.
     unwind::process_space::refresh();
@@ -184,11 +209,12 @@ pub fn with_world_stopped<R>(
         listing: ThreadIds::with_capacity(MAX_THREADS),
         signaled: ThreadIds::with_capacity(MAX_THREADS),
         arrived: ThreadIds::with_capacity(MAX_THREADS),
+        left: ThreadIds::with_capacity(MAX_THREADS),
     };
     let mut last_busy = None;
     for _ in 0..MAX_ATTEMPTS {
         let stop = Stop::begin();
-        stop.wait_for_everyone(signal, &mut buffers)?;
+        stop.wait_for_everyone(signal, emulated, &mut buffers)?;
         match stop.thread_inside(avoid) {
             None => {
                 let result = action();
@@ -252,6 +278,8 @@ struct Buffers {
     listing: ThreadIds,
     signaled: ThreadIds,
     arrived: ThreadIds,
+    /// The emulator's threads, which this stop leaves running.
+    left: ThreadIds,
 }
 
 /// One stop in progress; dropping it releases the parked threads, also
@@ -283,15 +311,20 @@ impl Stop {
         }
     }
 
+    /// Signals every thread and waits until each has parked, or is the
+    /// emulator's own (`emulated`: see `thread_signals`).
     fn wait_for_everyone(
         &self,
         signal: libc::c_int,
+        emulated: bool,
         buffers: &mut Buffers,
     ) -> Result<(), StopError> {
         // SAFETY: getpid and gettid have no preconditions.
         let (pid, own_tid) = unsafe { (libc::getpid(), libc::gettid()) };
-        let deadline = Instant::now() + ARRIVAL_TIMEOUT;
+        let started = Instant::now();
+        let deadline = started + ARRIVAL_TIMEOUT;
         buffers.signaled.clear();
+        buffers.left.clear();
         loop {
             // Arrivals are read *before* the listing: a thread that was
             // parked before the listing was taken cannot have created a
@@ -302,8 +335,23 @@ impl Stop {
                 ListError::Os(errno) => StopError::ListThreads(errno),
             })?;
             let mut missing = None;
+            let mask_time = started.elapsed() >= MASK_GRACE;
             for tid in buffers.listing.iter() {
-                if tid == own_tid || buffers.arrived.contains(tid) {
+                if tid == own_tid || buffers.arrived.contains(tid) || buffers.left.contains(tid) {
+                    continue;
+                }
+                // Under emulation, a thread blocking the signal is the emulator's: one
+                // found in an earlier stop is left at once (its mask checked again, as a
+                // thread id can be reused), another once it had the grace to arrive.
+                if emulated
+                    && (mask_time || is_emulator_thread(tid))
+                    && blocks_signal(tid, signal) == Some(true)
+                {
+                    remember_emulator_thread(tid);
+                    buffers
+                        .left
+                        .push(tid)
+                        .map_err(|_| StopError::TooManyThreads)?;
                     continue;
                 }
                 if !buffers.signaled.contains(tid) {
@@ -329,7 +377,11 @@ impl Stop {
                 return Ok(());
             };
             if Instant::now() >= deadline {
-                return Err(StopError::Timeout { tid });
+                return Err(if blocks_signal(tid, signal) == Some(true) {
+                    StopError::Blocked { tid }
+                } else {
+                    StopError::Timeout { tid }
+                });
             }
             std::thread::sleep(POLL_PAUSE);
         }
@@ -395,6 +447,26 @@ impl Drop for Stop {
                 libc::FUTEX_WAKE | libc::FUTEX_PRIVATE_FLAG,
                 i32::MAX,
             );
+        }
+    }
+}
+
+fn is_emulator_thread(tid: libc::pid_t) -> bool {
+    EMULATOR_THREADS
+        .iter()
+        .any(|slot| slot.load(Ordering::Relaxed) == tid)
+}
+
+fn remember_emulator_thread(tid: libc::pid_t) {
+    if is_emulator_thread(tid) {
+        return;
+    }
+    for slot in &EMULATOR_THREADS {
+        if slot
+            .compare_exchange(0, tid, Ordering::Relaxed, Ordering::Relaxed)
+            .is_ok()
+        {
+            return;
         }
     }
 }
@@ -546,14 +618,9 @@ fn monotonic_ns() -> i64 {
     now.tv_sec * 1_000_000_000 + now.tv_nsec
 }
 
-// Their functions are written in x86_64 assembly (`test_frames`).
-#[cfg(all(test, target_arch = "x86_64"))]
+#[cfg(test)]
 mod tests {
     use super::*;
-    use crate::test_frames::{
-        block, bounds, ipbp_test_blocked_frame, ipbp_test_blocked_frame_end,
-        ipbp_test_stopping_frame, ipbp_test_stopping_frame_end, Blocker,
-    };
     use std::sync::atomic::AtomicBool;
     use std::sync::Arc;
 
@@ -609,6 +676,57 @@ mod tests {
         );
         parked.join().unwrap();
     }
+
+    #[test]
+    fn a_thread_that_blocks_the_stop_signal_fails_the_stop_and_is_named() {
+        // While the thread lives, no other test's stop may begin: it would fail on it too.
+        exclusive_for_test(stop_with_a_thread_that_blocks_the_signal);
+    }
+
+    fn stop_with_a_thread_that_blocks_the_signal() {
+        let signal = stop_signal().unwrap();
+        let release = Arc::new(AtomicBool::new(false));
+        let (tid_sender, tid_receiver) = std::sync::mpsc::channel();
+        let blocking = {
+            let release = release.clone();
+            std::thread::spawn(move || {
+                // SAFETY: valid sigset pointers; this thread's own mask.
+                unsafe {
+                    let mut set: libc::sigset_t = std::mem::zeroed();
+                    libc::sigemptyset(&mut set);
+                    libc::sigaddset(&mut set, signal);
+                    libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+                }
+                // SAFETY: gettid has no preconditions.
+                tid_sender.send(unsafe { libc::gettid() }).unwrap();
+                while !release.load(Ordering::Relaxed) {
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+            })
+        };
+        let tid = tid_receiver.recv().unwrap();
+        let error = stop_holding_the_lock(&[], || ()).unwrap_err();
+        release.store(true, Ordering::Relaxed);
+        blocking.join().unwrap();
+        // Natively its mask says why; under an emulator the host mask is not the
+        // guest's, and the stop times out on it: either way it never goes on without it.
+        let named = match error {
+            StopError::Blocked { tid: named } => named,
+            StopError::Timeout { tid: named } if emulator().is_some() => named,
+            other => panic!("{other}"),
+        };
+        assert_eq!(named, tid);
+    }
+}
+
+// Their functions are written in x86_64 assembly (`test_frames`).
+#[cfg(all(test, target_arch = "x86_64"))]
+mod frame_tests {
+    use super::*;
+    use crate::test_frames::{
+        block, bounds, ipbp_test_blocked_frame, ipbp_test_blocked_frame_end,
+        ipbp_test_stopping_frame, ipbp_test_stopping_frame_end, Blocker,
+    };
 
     type Recorded = Option<Result<Vec<ThreadStack>, String>>;
 
