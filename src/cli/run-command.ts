@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { runSession } from '../session/run-session.js';
+import { type RunOptions, runSession } from '../session/run-session.js';
 import { UserError } from '../errors/user-error.js';
 
 /** The options `ipbp run` and `ipbp attach` share: which project and program, and how the session reports. */
@@ -63,7 +63,11 @@ export async function runCommand(appArgs: string[], flags: RunFlags, command: Co
  * What `ipbp run` and `ipbp attach` take alike. `--no-restart` counts only
  * when given, so that a project's `restart = false` can stand otherwise.
  */
-export function sessionOptionsOf(flags: SessionFlags, command: Command, name: string) {
+export function sessionOptionsOf(
+  flags: SessionFlags,
+  command: Command,
+  name: string,
+): Pick<RunOptions, 'package' | 'bin' | 'example' | 'manifestPath' | 'targetDir' | 'events' | 'restart' | 'verbosity' | 'keys'> {
   if (process.platform !== 'linux' || process.arch !== 'x64') {
     throw new UserError(`ipbp ${name} supports Linux x86_64 only so far (this is ${process.platform} ${process.arch})`, 'unsupported-platform');
   }

@@ -325,6 +325,8 @@ impl Stop {
         let deadline = started + ARRIVAL_TIMEOUT;
         buffers.signaled.clear();
         buffers.left.clear();
+        // Masks are read once per grace at most: a slow thread is not read again every poll.
+        let mut next_mask_check = started + MASK_GRACE;
         loop {
             // Arrivals are read *before* the listing: a thread that was
             // parked before the listing was taken cannot have created a
@@ -335,7 +337,11 @@ impl Stop {
                 ListError::Os(errno) => StopError::ListThreads(errno),
             })?;
             let mut missing = None;
-            let mask_time = started.elapsed() >= MASK_GRACE;
+            let now = Instant::now();
+            let mask_time = now >= next_mask_check;
+            if mask_time {
+                next_mask_check = now + MASK_GRACE;
+            }
             for tid in buffers.listing.iter() {
                 if tid == own_tid || buffers.arrived.contains(tid) || buffers.left.contains(tid) {
                     continue;
