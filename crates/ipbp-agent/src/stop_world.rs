@@ -210,6 +210,7 @@ fn stop_holding_the_lock<R>(
         signaled: ThreadIds::with_capacity(MAX_THREADS),
         arrived: ThreadIds::with_capacity(MAX_THREADS),
         left: ThreadIds::with_capacity(MAX_THREADS),
+        seasoned: ThreadIds::with_capacity(MAX_THREADS),
     };
     let mut last_busy = None;
     for _ in 0..MAX_ATTEMPTS {
@@ -280,6 +281,9 @@ struct Buffers {
     arrived: ThreadIds,
     /// The emulator's threads, which this stop leaves running.
     left: ThreadIds,
+    /// Threads signalled before the last mask check: a grace period ago at
+    /// least, so their masks are no longer those of a thread starting up.
+    seasoned: ThreadIds,
 }
 
 /// One stop in progress; dropping it releases the parked threads, also
@@ -325,6 +329,7 @@ impl Stop {
         let deadline = started + ARRIVAL_TIMEOUT;
         buffers.signaled.clear();
         buffers.left.clear();
+        buffers.seasoned.clear();
         // Masks are read once per grace at most: a slow thread is not read again every poll.
         let mut next_mask_check = started + MASK_GRACE;
         loop {
@@ -348,9 +353,9 @@ impl Stop {
                 }
                 // Under emulation, a thread blocking the signal is the emulator's: one
                 // found in an earlier stop is left at once (its mask checked again, as a
-                // thread id can be reused), another once it had the grace to arrive.
+                // thread id can be reused), another once it was signalled a grace ago.
                 if emulated
-                    && (mask_time || is_emulator_thread(tid))
+                    && ((mask_time && buffers.seasoned.contains(tid)) || is_emulator_thread(tid))
                     && blocks_signal(tid, signal) == Some(true)
                 {
                     remember_emulator_thread(tid);
@@ -378,6 +383,15 @@ impl Stop {
                     }
                 }
                 missing.get_or_insert(tid);
+            }
+            if mask_time {
+                buffers.seasoned.clear();
+                for tid in buffers.signaled.iter() {
+                    buffers
+                        .seasoned
+                        .push(tid)
+                        .map_err(|_| StopError::TooManyThreads)?;
+                }
             }
             let Some(tid) = missing else {
                 return Ok(());
