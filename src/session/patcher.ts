@@ -302,6 +302,7 @@ export class Patcher {
 
     const changed = plan.changed.map(demangleWithoutHash);
     const added = plan.added.map(demangleWithoutHash);
+    const moved = plan.moved.map(demangleWithoutHash);
     const total = performance.now() - startedAt;
     const migrated = built.migrations.length > 0 ? `, migrated ${built.migrations.map((type) => `\`${type}\``).join(', ')}` : '';
     this.reporter.info(
@@ -313,7 +314,7 @@ export class Patcher {
     for (const [what, names] of [
       ['changed', changed],
       ['added', added],
-      ['moved', plan.moved.map(demangleWithoutHash)],
+      ['moved', moved],
     ] as const) {
       if (names.length > 0) this.reporter.detail(`  ${what}: ${names.join(', ')}`);
     }
@@ -324,7 +325,7 @@ export class Patcher {
       changed,
       added,
       migrated: built.migrations,
-      moved: plan.moved.map(demangleWithoutHash),
+      moved,
       notes,
       ms: { compile: round(compileMs), diff: round(diffMs), link: round(linkMs), load: round(loadMs), total: round(total) },
       // rustc's wall time per crate, in build order: which crate an edit's compile time goes to.
