@@ -10,10 +10,11 @@ import { DEFAULT_PROFILE, profileDirectoryOf } from './profiles.js';
 import type { BuildScriptRun } from './build-script-runs.js';
 import { externalCrateSources } from './external-sources.js';
 import { type CargoWorkspace, readCargoWorkspace } from './cargo-metadata.js';
-import { CAPTURE_DIR_ENV, LINKER_SHIM_ENV, type LinkRecord, OBJECT_KEEPER, type RustcRecord } from './capture-record.js';
+import { CAPTURE_DIR_ENV, codegenOption, LINKER_SHIM_ENV, type LinkRecord, OBJECT_KEEPER, type RustcRecord } from './capture-record.js';
 import { checkBinaryChoice } from './binary-choice.js';
 import { runCargo } from './run-cargo.js';
 import { seedDependencyBuilds } from './seed-dependencies.js';
+import { targetRunnerOf } from './target-runner.js';
 import { targetTripleOf } from './target-triple.js';
 
 export interface BuildSelection {
@@ -24,6 +25,8 @@ export interface BuildSelection {
   readonly features?: string | undefined;
   /** Cargo's profile (`--profile`; `--release` is `release`); `dev` when not given. */
   readonly profile?: string | undefined;
+  /** `--target`: the triple to build for; cargo's configured `build.target` or the host when not given. */
+  readonly target?: string | undefined;
   /** `--target-dir`, as given (relative to the working directory): cargo's target directory instead of the configured one. */
   readonly targetDir?: string | undefined;
   /** How much cargo says: -1 for `--quiet`, 1 or 2 for `-v` or `-vv`. It changes nothing in what is built. */
@@ -40,6 +43,10 @@ export interface CapturedBuild {
   readonly binary: string;
   /** The target triple the program was built for. */
   readonly target: string;
+  /** Cargo's `runner` for that target: the command the program runs under (an emulator, a device launcher). */
+  readonly runner?: string[] | undefined;
+  /** The linker the program was linked with, as rustc was told (`-C linker`). */
+  readonly linker?: string | undefined;
   /** The latest rustc invocation of each workspace crate, in build order. */
   readonly crates: RustcRecord[];
   readonly link: LinkRecord;
@@ -99,7 +106,9 @@ export async function captureBuild(selection: BuildSelection, sessionDir: string
   await writeExecutable(join(shimDir, OBJECT_KEEPER), OBJECT_KEEPER_SCRIPT);
   const profile = selection.profile ?? DEFAULT_PROFILE;
   const profileDirectory = profileDirectoryOf(profile);
-  const seeded = await seedDependencyBuilds(join(workspace.targetDirectory, profileDirectory), join(targetDirectory, profileDirectory), new Set(workspace.localPackages.map((pkg) => pkg.name)));
+  // Cargo puts the output of a `--target` build one folder deeper, under the triple.
+  const outputDirectory = selection.target === undefined ? profileDirectory : join(selection.target, profileDirectory);
+  const seeded = await seedDependencyBuilds(join(workspace.targetDirectory, outputDirectory), join(targetDirectory, outputDirectory), new Set(workspace.localPackages.map((pkg) => pkg.name)));
   // Cargo would find unchanged crates fresh and run no wrapper; ipbp needs every one compiled (and so recorded) and the program linked.
   await forgetFingerprints(targetDirectory, packagesToRecompile(workspace));
   const selectionArgs = ['--target-dir', targetDirectory];
@@ -109,6 +118,7 @@ export async function captureBuild(selection: BuildSelection, sessionDir: string
   if (selection.example) selectionArgs.push('--example', selection.example);
   if (selection.features) selectionArgs.push('--features', selection.features);
   if (selection.profile !== undefined) selectionArgs.push('--profile', selection.profile);
+  if (selection.target !== undefined) selectionArgs.push('--target', selection.target);
   selectionArgs.push(...(selection.cargoFlags ?? []));
   const overrides = await profileOverrides(workspace.root, profile);
   for (const override of overrides) selectionArgs.push('--config', override.config);
@@ -137,6 +147,7 @@ export async function captureBuild(selection: BuildSelection, sessionDir: string
   const program = crates.find((record) => !record.crateName.startsWith('build_script_'));
   if (!program) throw new UserError(`cargo compiled no crate of ${basename(binary)} through ipbp's wrapper`, 'no-binary-capture');
   const target = await targetTripleOf(program);
+  const runner = await targetRunnerOf(target, cwd, configArguments(selection.cargoFlags ?? []));
   const buildInputs = await buildInputFiles(workspace, crates);
   const externalSources = await externalCrateSources(link, crates, workspace);
   return {
@@ -144,6 +155,8 @@ export async function captureBuild(selection: BuildSelection, sessionDir: string
     targetDirectory: workspace.targetDirectory,
     binary,
     target,
+    runner,
+    linker: explicitLinkerOf(crates),
     crates,
     link,
     captureDir,
@@ -155,6 +168,17 @@ export async function captureBuild(selection: BuildSelection, sessionDir: string
     seededDependencies: seeded,
     settings,
   };
+}
+
+/** The `-C linker` the program's binary crate was given (cargo's `target.<triple>.linker`), if any. */
+function explicitLinkerOf(crates: readonly RustcRecord[]): string | undefined {
+  const binary = crates.find((record) => record.crateTypes.includes('bin') && !record.crateName.startsWith('build_script_'));
+  return binary && codegenOption(binary.args, 'linker');
+}
+
+/** The values of `--config` among cargo's flags. */
+function configArguments(flags: readonly string[]): string[] {
+  return flags.flatMap((flag, i) => (flag === '--config' && flags[i + 1] !== undefined ? [flags[i + 1]!] : []));
 }
 
 /** Cargo's spelling of a verbosity. */

@@ -65,6 +65,7 @@ function buildProgram(): Command {
       .option('-F, --features <features>', 'features to activate')
       .option('-r, --release', 'build with the release profile')
       .option('--profile <name>', 'build with the given profile')
+      .option('--target <triple>', 'build for the target triple (run through cargo\'s `runner` for it)')
       .option('--no-default-features', "do not activate the package's default features")
       .option('--all-features', 'activate all available features')
       .option('--locked', 'assert that Cargo.lock will remain unchanged')

@@ -23,6 +23,7 @@ export interface RunFlags extends SessionFlags {
   readonly features?: string;
   readonly release?: boolean;
   readonly profile?: string;
+  readonly target?: string;
   readonly processes: string;
   readonly listen?: string;
   /** False under `--no-default-features`. */
@@ -49,6 +50,7 @@ export async function runCommand(appArgs: string[], flags: RunFlags, command: Co
       listen,
       features: flags.features,
       profile: flags.release ? 'release' : flags.profile,
+      target: flags.target,
       cargoFlags: cargoFlagsOf(flags),
       processes,
       appArgs,

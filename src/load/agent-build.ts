@@ -9,6 +9,7 @@ import { copyFile, mkdir, readdir, readFile, rename } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { UserError } from '../errors/user-error.js';
 
 const AGENT_LIBRARY = 'libipbp_agent.so';
 
@@ -21,6 +22,10 @@ export interface AgentBuildOptions {
   readonly crateDirectory?: string;
   /** Overrides `$IPBP_CACHE_DIR`, `$XDG_CACHE_HOME/ipbp` and `~/.cache/ipbp`. */
   readonly cacheRoot?: string;
+  /** The program's target triple, when it is not the host's: the agent is built for it too. */
+  readonly target?: string | undefined;
+  /** The linker the program was linked with (its `-C linker`): a cross target needs the same one. */
+  readonly linker?: string | undefined;
 }
 
 const builds = new Map<string, Promise<string>>();
@@ -34,10 +39,10 @@ const builds = new Map<string, Promise<string>>();
 export function ensureAgentBuilt(options: AgentBuildOptions = {}): Promise<string> {
   const crateDirectory = options.crateDirectory ?? findAgentCrate();
   const cacheRoot = options.cacheRoot ?? defaultCacheRoot();
-  const key = `${crateDirectory}\0${cacheRoot}`;
+  const key = `${crateDirectory}\0${cacheRoot}\0${options.target ?? ''}\0${options.linker ?? ''}`;
   let build = builds.get(key);
   if (build === undefined) {
-    build = buildIfMissing(crateDirectory, cacheRoot);
+    build = buildIfMissing(crateDirectory, cacheRoot, options.target, options.linker);
     // A failed build must not be remembered: the user may fix the cause.
     build.catch(() => builds.delete(key));
     builds.set(key, build);
@@ -45,8 +50,9 @@ export function ensureAgentBuilt(options: AgentBuildOptions = {}): Promise<strin
   return build;
 }
 
-async function buildIfMissing(crateDirectory: string, cacheRoot: string): Promise<string> {
-  const fingerprint = await sourceFingerprint(crateDirectory);
+async function buildIfMissing(crateDirectory: string, cacheRoot: string, target: string | undefined, linker: string | undefined): Promise<string> {
+  const cross = target !== undefined && target !== hostTripleOf(await rustcVersion(crateDirectory)) ? target : undefined;
+  const fingerprint = await sourceFingerprint(crateDirectory, cross === undefined ? '' : `${cross}\0${linker ?? ''}`);
   const outputDirectory = join(cacheRoot, `agent-${fingerprint}`);
   const library = join(outputDirectory, AGENT_LIBRARY);
   if (existsSync(library)) return library;
@@ -54,22 +60,35 @@ async function buildIfMissing(crateDirectory: string, cacheRoot: string): Promis
   const targetDirectory = join(cacheRoot, 'agent-target');
   const cargo = process.env['CARGO'] ?? 'cargo';
   const args = ['build', '--release', '--manifest-path', join(crateDirectory, 'Cargo.toml'), '--target-dir', targetDirectory];
+  if (cross !== undefined) {
+    args.push('--target', cross);
+    // The program's own linker: the agent crate's folder has no configuration of the user's.
+    if (linker !== undefined) args.push('--config', `target.${cross}.linker=${JSON.stringify(linker)}`);
+  }
   const { failed, output } = await run(cargo, args, crateDirectory);
-  if (failed) throw new AgentBuildError(`building the ipbp agent failed (${cargo} ${args.join(' ')}):\n${output}`);
+  if (failed) {
+    // Cargo's errors name the cause (a missing target, linker or system library) better than a summary would.
+    const errors = output.split('\n').filter((line) => !/^\s*Compiling /.test(line));
+    throw new UserError(`building the ipbp agent${cross === undefined ? '' : ` for ${cross}`} failed (${cargo} ${args.join(' ')})`, 'agent-build-failed', [
+      ...errors.slice(-30),
+      ...(cross === undefined ? [] : [`the agent is linked like the program: check cargo's target.${cross}.linker`]),
+    ]);
+  }
 
   // Copy then rename: another ipbp building at the same time never sees a
   // half-written library.
   await mkdir(outputDirectory, { recursive: true });
   const partial = `${library}.${process.pid}.partial`;
-  await copyFile(join(targetDirectory, 'release', AGENT_LIBRARY), partial);
+  await copyFile(join(targetDirectory, ...(cross === undefined ? [] : [cross]), 'release', AGENT_LIBRARY), partial);
   await rename(partial, library);
   return library;
 }
 
 /** A hash of everything that goes into the library: sources and compiler. */
-async function sourceFingerprint(crateDirectory: string): Promise<string> {
+async function sourceFingerprint(crateDirectory: string, target: string): Promise<string> {
   const hash = createHash('sha256');
   hash.update(await rustcVersion(crateDirectory));
+  hash.update(`\0${target}`);
   const files = [join(crateDirectory, 'Cargo.toml'), join(crateDirectory, 'Cargo.lock'), ...(await listFiles(join(crateDirectory, 'src')))];
   for (const file of files) {
     if (!existsSync(file)) continue;
@@ -93,6 +112,10 @@ function rustcVersion(crateDirectory: string): Promise<string> {
     rustcVersions.set(crateDirectory, version);
   }
   return version;
+}
+
+function hostTripleOf(rustcVersionText: string): string | undefined {
+  return /^host: (.+)$/m.exec(rustcVersionText)?.[1]?.trim();
 }
 
 async function listFiles(directory: string): Promise<string[]> {

@@ -27,6 +27,7 @@ const SELECTION_FLAGS = [
   ['example', '--example'],
   ['features', '--features'],
   ['profile', '--profile'],
+  ['target', '--target'],
 ] as const;
 
 /** How long the agents of orphaned processes get to reconnect: they try every 100 ms. */

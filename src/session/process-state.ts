@@ -4,13 +4,12 @@ import { LiveSymbols } from '../patch/live-symbols.js';
 
 const KIB = 1024n;
 const MIB = 1024n * KIB;
-/** Patches stack downwards from 64 MiB below the image, well inside ±2 GiB of its code. */
+/** Patches stack downwards from 64 MiB below the image: within reach of x86_64's rel32, and of aarch64's BL for a program of up to 64 MiB. */
 const FIRST_GAP = 64n * MIB;
 /** Where patches start; their segments are aligned to 8 KiB (see `link.ts`). */
 const PATCH_ALIGNMENT = 64n * KIB;
 /** Beyond its sections, a linked patch has headers, dynamic tables, a GOT and padding between segments. */
 const LINK_SLACK = 256n * KIB;
-const REACH = 2n * 1024n * MIB - 64n * MIB;
 
 /** One patched process: its addresses, and where its next patch goes. */
 export class ProcessState {
@@ -21,6 +20,8 @@ export class ProcessState {
   constructor(
     readonly connection: AgentConnection,
     image: ElfImage,
+    /** The target's `patchReach`: how far from the program a patch may lie. */
+    private readonly reach: bigint,
   ) {
     this.live = new LiveSymbols(image, connection.loadBias);
     this.nextTop = alignDown(connection.imageStart - FIRST_GAP);
@@ -39,8 +40,8 @@ export class ProcessState {
   reserve(size: number): bigint {
     const span = alignUp(BigInt(size) + LINK_SLACK);
     const base = alignDown(this.nextTop - span);
-    if (this.connection.imageEnd - base > REACH) {
-      throw new Error('no address range left within ±2 GiB of the program for another patch; restart the app');
+    if (this.connection.imageEnd - base > this.reach) {
+      throw new Error(`no address range left within ${this.reach / 1024n / MIB} GiB of the program for another patch; restart the app`);
     }
     this.nextTop = base;
     return base;

@@ -122,8 +122,8 @@ class Session {
     private readonly directory: string,
     private readonly reporter: Reporter,
   ) {
-    const { manifestPath, package: pkg, bin, example, features, profile, targetDir, cargoFlags, verbosity } = options;
-    this.setting = { selection: { manifestPath, package: pkg, bin, example, features, profile, targetDir, cargoFlags, verbosity }, cwd, appArgs: options.appArgs, processes: options.processes };
+    const { manifestPath, package: pkg, bin, example, features, profile, target, targetDir, cargoFlags, verbosity } = options;
+    this.setting = { selection: { manifestPath, package: pkg, bin, example, features, profile, target, targetDir, cargoFlags, verbosity }, cwd, appArgs: options.appArgs, processes: options.processes };
     this.journal = new SessionJournal(directory, () => ({ setting: this.setting, generation: this.generation, generationNumber: this.generationCount, apps: this.apps }));
     this.refusals = new RefusalReport(reporter);
   }
@@ -166,8 +166,6 @@ class Session {
     await ensureSessionDirectory(this.directory);
     this.reporter.logTo(sessionLogPath(this.directory));
     const server = (this.server = await this.startServer());
-    this.agentLibrary = await ensureAgentBuilt();
-    if (this.stopping) return;
     const adopted = orphans !== undefined && (await this.adopt(orphans));
     if (this.stopping) return;
     if (!adopted) {
@@ -178,6 +176,8 @@ class Session {
       this.acceptAgents();
     }
     const generation = this.current;
+    this.agentLibrary = await agentLibraryFor(generation);
+    if (this.stopping) return;
     this.reporter.emit({ event: 'session', socket: server.socketPath, agent: this.agentLibrary, binary: generation.build.binary });
     this.watcher = new SourceWatcher(
       watchedFilesOf(generation),
@@ -214,7 +214,10 @@ class Session {
     const directory = join(this.directory, `generation-${++this.generationCount}`);
     // A killed session may have left one of this number half built.
     await rm(directory, { recursive: true, force: true });
-    return startGeneration(this.setting.selection, directory, this.setting.cwd, this.reporter, this.ending.signal);
+    const generation = await startGeneration(this.setting.selection, directory, this.setting.cwd, this.reporter, this.ending.signal);
+    // Built for the generation's target once, then cached (a restart may follow a change of target).
+    this.agentLibrary = await agentLibraryFor(generation);
+    return generation;
   }
 
   /** From now on the processes run `generation`. */
@@ -268,7 +271,7 @@ class Session {
     const args = this.setting.appArgs.length > 0 ? this.setting.appArgs : (settingsOf(generation).args ?? []);
     this.announced = false;
     for (let i = 0; i < processes; i++) {
-      const app = launchApp({ binary: generation.build.binary, args, cwd, agentLibrary: this.agentLibrary, socketPath: this.server!.socketPath, stdin: this.keys ? 'ignore' : 'inherit' });
+      const app = launchApp({ binary: generation.build.binary, runner: generation.build.runner, args, cwd, agentLibrary: this.agentLibrary, socketPath: this.server!.socketPath, stdin: this.keys ? 'ignore' : 'inherit' });
       this.watch(app, generation);
     }
     this.saveJournal();
@@ -301,7 +304,7 @@ class Session {
       connection.close(detail);
       return;
     }
-    const state = new ProcessState(connection, generation.image);
+    const state = new ProcessState(connection, generation.image, generation.target.patchReach);
     connection.once('disconnected', () => generation.patcher.processes.delete(state));
     connection.on('log', (message) => this.reporter.warn(`agent ${connection.pid}: ${message}`));
     this.schedule(async () => {
@@ -563,3 +566,8 @@ class Session {
 
 /** Signals that end the session as Ctrl-C does. */
 const QUIT_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
+/** The agent library built for the generation's target, with the linker its program was linked with. */
+function agentLibraryFor(generation: Generation): Promise<string> {
+  return ensureAgentBuilt({ target: generation.build.target, linker: generation.build.linker });
+}

@@ -64,4 +64,6 @@ export interface Target {
   };
   /** How the agent loads a patch into the process. */
   readonly loader: 'dlopen';
+  /** How far from any byte of the program a patch may be placed: its code reaches the program's PC-relatively. */
+  readonly patchReach: bigint;
 }

@@ -34,4 +34,6 @@ export const X86_64_LINUX: Target = {
     flags: ['-shared', '-Bsymbolic', '--eh-frame-hdr', '-z', 'noexecstack', '--build-id'],
   },
   loader: 'dlopen',
+  // rel32 and RIP-relative data accesses: ±2 GiB.
+  patchReach: 2n * 1024n * 1024n * 1024n,
 };

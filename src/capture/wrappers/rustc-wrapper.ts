@@ -41,7 +41,7 @@ function main(argv: string[]): number {
   if (linksBinary && linkerShim) {
     realLinker = codegenOption(args, 'linker') ?? 'cc';
     // A build id lets the agent prove which binary it runs; cc-style drivers take it through -Wl.
-    const buildIdArgs = /(^|\/)(cc|gcc|clang)(-\d+)?$/.test(realLinker) ? ['-C', 'link-arg=-Wl,--build-id'] : [];
+    const buildIdArgs = /(^|[/-])(cc|gcc|clang)(-\d+)?$/.test(realLinker) ? ['-C', 'link-arg=-Wl,--build-id'] : [];
     finalArgs = [...withoutCodegenOption(args, 'linker'), '-C', `linker=${linkerShim}`, ...buildIdArgs];
     env[REAL_LINKER_ENV] = realLinker;
   }

@@ -1,0 +1,38 @@
+import type { Target } from './target.js';
+
+const EM_AARCH64 = 183;
+/** aarch64 has no section type of its own for `.eh_frame`: it is plain `SHT_PROGBITS`. */
+const SHT_PROGBITS = 1;
+
+/**
+ * Linux on aarch64 with glibc, here under qemu-user. Code reaches data
+ * through ADRP (±4 GiB) and calls with BL (±128 MiB): patches are placed
+ * far nearer the program than that (`process-state.ts`), and rust-lld adds
+ * a range-extension thunk for a call that would still not reach.
+ */
+export const AARCH64_LINUX: Target = {
+  triple: 'aarch64-unknown-linux-gnu',
+  architecture: 'aarch64',
+  objectFormat: 'elf',
+  pointerBytes: 8,
+  patchObject: {
+    machine: EM_AARCH64,
+    unwindSectionType: SHT_PROGBITS,
+    // A thread-pointer offset is split over the immediates of two ADDs (TLSLE_ADD_TPREL_HI12 and LO12): a
+    // patch's own thread-locals would need the agent to rewrite instructions, which it does not do yet.
+    localExecRelocations: new Map(),
+  },
+  callRelocations: new Set(['R_AARCH64_CALL26', 'R_AARCH64_JUMP26']),
+  // A call through the GOT is `adrp; ldr x16; br x16`: the relocated instructions are loads, and which
+  // register is branched to shows only further on. Every GOT load counts as taking the address.
+  callsThroughGot: { relocations: new Set(), opcodes: [] },
+  // `b imm26` when the copy lies within ±128 MiB (patches are placed so), else a 16-byte `ldr x16; br x16` veneer.
+  redirect: { entryBytes: 4, encoding: 'b imm26' },
+  patchLinker: {
+    flavor: 'gnu',
+    flags: ['-shared', '-Bsymbolic', '--eh-frame-hdr', '-z', 'noexecstack', '--build-id'],
+  },
+  loader: 'dlopen',
+  // ADRP reaches ±4 GiB. Calls beyond BL's ±128 MiB go through linker thunks and entry veneers, slower but correct.
+  patchReach: 4n * 1024n * 1024n * 1024n,
+};
