@@ -1,13 +1,14 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, readlink } from 'node:fs/promises';
 import { connect } from 'node:net';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { readElfImage } from '../../src/object/elf/image.js';
 import { type Event, IpbpRun } from '../support/ipbp-run.js';
+import { TEST_TARGETS } from '../support/targets.js';
 
 const run = promisify(execFile);
 
@@ -16,12 +17,12 @@ const run = promisify(execFile);
  * step, must print the new behaviour from the same pid while its state
  * (the tick counter) carries on.
  */
-describe('ipbp run patches a running program (examples/showcase)', () => {
+for (const target of TEST_TARGETS) describe(`ipbp run patches a running program (examples/showcase, ${target.name})`, () => {
   let session: IpbpRun;
   let pid: number;
 
   before(async () => {
-    session = await IpbpRun.start('showcase', [], { RUST_BACKTRACE: '1' });
+    session = await IpbpRun.start('showcase', target.args, { RUST_BACKTRACE: '1', ...target.env });
     const ready = await session.waitForEvent((event) => event.event === 'ready', 180_000);
     pid = ready.pid as number;
     await session.waitForLine(/^tick=\d+ value=1 pointer=1 same-pointer=true$/);
@@ -41,6 +42,13 @@ describe('ipbp run patches a running program (examples/showcase)', () => {
     }
     return -1;
   }
+
+  test('the program is built for the target and runs as it would under `cargo run`', async () => {
+    const binary = join(session.directory, 'target', 'ipbp', ...target.outputDirectory, 'showcase');
+    const header = await readFile(binary);
+    assert.equal(header.readUInt16LE(18), target.machine, 'e_machine');
+    assert.equal(basename(await readlink(`/proc/${pid}/exe`)), target.emulator ?? 'showcase');
+  });
 
   test('a changed body runs at the next call; a function pointer taken before still compares equal and runs the new code', async () => {
     const before = lastTick();
@@ -77,7 +85,7 @@ describe('ipbp run patches a running program (examples/showcase)', () => {
   });
 
   test('a new function, a new static, a new string literal and a std function the binary never linked', async () => {
-    const binary = await readFile(join(session.directory, 'target', 'ipbp', 'debug', 'showcase'));
+    const binary = await readFile(join(session.directory, 'target', 'ipbp', ...target.outputDirectory, 'showcase'));
     const image = readElfImage('showcase', binary);
     assert.ok(![...image.symbols.keys()].some((name) => name.includes('3std7process2id')), 'precondition: std::process::id is not linked');
     const from = session.stdout.length;
@@ -107,7 +115,8 @@ describe('ipbp run patches a running program (examples/showcase)', () => {
     );
   });
 
-  test('gdb attached to the process sees the patched function at the jump target', async () => {
+  // Under qemu, gdb would attach to the emulator and see x86 code.
+  test('gdb attached to the process sees the patched function at the jump target', { skip: target.emulator !== undefined && 'gdb cannot attach to a program under qemu-user' }, async () => {
     const { stdout } = await run('gdb', ['-batch', '-nx', '-p', String(pid), '-ex', "x/i 'showcase::risky'"], { timeout: 60_000 }).catch((error: { stdout?: string; stderr?: string }) => ({ stdout: `${error.stdout ?? ''}${error.stderr ?? ''}` }));
     const jump = stdout.split('\n').find((line) => line.includes('jmp'));
     assert.ok(jump, `gdb shows a jump at the original entry:\n${stdout}`);

@@ -29,8 +29,9 @@ function main(argv: string[]): number {
   }
   const captureDir = process.env[CAPTURE_DIR_ENV];
   const crateName = argValue(args, '--crate-name');
-  // Cargo also asks rustc for `-vV` and `--print` queries; those are not compilations.
-  if (!captureDir || !crateName) return run(rustc, args, process.env);
+  // Cargo also asks rustc for `-vV` and `--print` queries (named `___`, once for the host and once for a `--target`); those are not compilations.
+  const query = args.some((arg) => arg === '--print' || arg.startsWith('--print='));
+  if (!captureDir || !crateName || query) return run(rustc, args, process.env);
 
   const crateTypes = argValues(args, '--crate-type');
   const linksBinary = crateTypes.includes('bin') || (crateTypes.length === 0 && args.includes('--test'));
