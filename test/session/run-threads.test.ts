@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import { type Event, IpbpRun } from '../support/ipbp-run.js';
+import { preloading, TEST_TARGETS } from '../support/targets.js';
 
 const LINE = /^pid=(\d+) oldest=(\d+) newest=(\d+) regressions=(\d+) calls=(\d+)$/;
 
@@ -22,7 +23,7 @@ function parse(line: string): Report | undefined {
  * examples/threads under `ipbp run --processes 2`: eight threads per process
  * call the patched function in a tight loop while patches keep coming.
  */
-describe('ipbp run with several processes and busy threads (examples/threads)', () => {
+for (const target of TEST_TARGETS) describe(`ipbp run with several processes and busy threads (examples/threads, ${target.name})`, () => {
   let session: IpbpRun;
   let pids: number[];
   let late: ChildProcess | undefined;
@@ -30,7 +31,7 @@ describe('ipbp run with several processes and busy threads (examples/threads)', 
   let value = 1;
 
   before(async () => {
-    session = await IpbpRun.start('threads', ['--processes', '2']);
+    session = await IpbpRun.start('threads', ['--processes', '2', ...target.args], target.env);
     const first = await session.waitForEvent((event) => event.event === 'ready', 180_000);
     const second = await session.waitForEvent((event) => event.event === 'ready' && event.pid !== first.pid);
     pids = [first.pid as number, second.pid as number].sort();
@@ -65,8 +66,9 @@ describe('ipbp run with several processes and busy threads (examples/threads)', 
 
   test('a process started after a patch receives it when it connects', async () => {
     const info = await session.waitForEvent((event) => event.event === 'session');
-    late = spawn(String(info.binary), [], {
-      env: { ...process.env, LD_PRELOAD: String(info.agent), IPBP_SOCKET: String(info.socket) },
+    const [command, ...args] = [...target.runner, String(info.binary)];
+    late = spawn(command!, args, {
+      env: { ...process.env, ...preloading(target, String(info.agent)), IPBP_SOCKET: String(info.socket) },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     late.stdout!.setEncoding('utf8');
