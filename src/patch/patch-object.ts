@@ -6,7 +6,7 @@ import type { Target } from '../targets/target.js';
 import type { FrameRecord } from './eh-frame.js';
 import { type OutputRelocation, type OutputSection, type OutputSymbol, SHT_NOBITS, SHT_PROGBITS, writeElfObject } from './elf-object-writer.js';
 import type { PatchPlan } from './plan.js';
-import { R_X86_64_PC32, type ThreadLocalAccess, threadLocalAccess, writeValue } from './thread-locals.js';
+import { isModuleBase, type SlotWord, type ThreadLocalAccess, threadLocalAccess, writeAddImmediate, writeValue } from './thread-locals.js';
 
 const SHF_WRITE = 0x1n;
 const SHF_ALLOC = 0x2n;
@@ -103,9 +103,10 @@ export function buildPatchObject(plan: PatchPlan, target: Target): Buffer {
         continue;
       }
       if (relocation.kind === 'tls') {
-        const access = threadLocalAccessOf(plan, atom, relocation);
+        const access = threadLocalAccessOf(plan, atom, relocation, target);
         if (access.type === 'value') writeValue(section.data, offset, access.width, access.value);
-        else section.relocations.push({ offset, type: R_X86_64_PC32, symbol: slots.symbolFor(access.contents), addend: relocation.addend });
+        else if (access.type === 'immediate') writeAddImmediate(section.data, offset, access.value);
+        else if (access.type === 'slot') section.relocations.push({ offset, type: access.relocation, symbol: slots.symbolFor(access.contents), addend: access.addend });
         continue;
       }
       const { symbol, addend } = targetSymbol(atom, relocation);
@@ -188,50 +189,72 @@ class PatchThreadLocals {
 }
 
 /** How `atom` reaches one of the program's thread-locals (the plan checked it is one). */
-function threadLocalAccessOf(plan: PatchPlan, atom: Atom, relocation: Relocation): ThreadLocalAccess & object {
+function threadLocalAccessOf(plan: PatchPlan, atom: Atom, relocation: Relocation, target: Target): ThreadLocalAccess {
   const template = plan.tlsTemplate;
   if (!template) throw new Error(`${atom.name}: a thread-local access in a program without TLS`);
   let offset = 0n;
   let addend = relocation.addend;
-  if (relocation.raw.typeName !== 'R_X86_64_TLSLD') {
+  if (!isModuleBase(relocation)) {
     const index = plan.indexOf.get(atom.object);
     if (!index) throw new Error(`no index for ${atom.object.path}`);
-    const target = resolveTarget(index, atom.object, relocation);
-    const name = target.type === 'atom' ? target.atom.name : target.name;
+    const variable = resolveTarget(index, atom.object, relocation);
+    const name = variable.type === 'atom' ? variable.atom.name : variable.name;
     const known = plan.threadLocals.get(name);
     if (known === undefined) throw new Error(`${atom.name}: the thread-local ${name} is not in the plan`);
     offset = known;
-    addend = target.addend;
+    addend = variable.addend;
   }
-  const access = threadLocalAccess(relocation, offset, addend, template);
+  const access = threadLocalAccess(target.architecture, relocation, offset, addend, template);
   if (typeof access === 'string') throw new Error(`${atom.name}: ${access}`);
   return access;
 }
 
+/** `ldr x0, [x0, #8]; ret`: the TLS descriptor resolver of a variable in static TLS, whose offset is the descriptor's second word. */
+const STATIC_DESCRIPTOR_RESOLVER = Uint8Array.of(0x00, 0x04, 0x40, 0xf9, 0xc0, 0x03, 0x5f, 0xd6);
+const R_AARCH64_ABS64 = 257;
+
 /**
  * The GOT-style slots the patch carries for thread-local accesses: read-only
- * data, one symbol per distinct contents.
+ * data, one symbol per distinct contents. A slot naming the descriptor
+ * resolver points at the patch's own copy of it (a relative relocation
+ * once linked).
  */
 class ThreadLocalSlots {
   private readonly byContents = new Map<string, OutputSymbol>();
+  private resolver: OutputSymbol | undefined;
 
   constructor(
     private readonly sections: OutputSection[],
     private readonly symbols: OutputSymbol[],
   ) {}
 
-  symbolFor(contents: readonly bigint[]): OutputSymbol {
+  symbolFor(contents: readonly SlotWord[]): OutputSymbol {
     const key = contents.join(',');
     const known = this.byContents.get(key);
     if (known) return known;
     const data = new Uint8Array(contents.length * 8);
-    contents.forEach((value, i) => writeValue(data, i * 8, 8, value));
-    const section: OutputSection = { name: '.rodata.ipbp.tls', type: SHT_PROGBITS, flags: SHF_ALLOC, alignment: 8, data, relocations: [] };
+    const relocations: OutputRelocation[] = [];
+    contents.forEach((word, i) => {
+      if (word === 'descriptor-resolver') relocations.push({ offset: i * 8, type: R_AARCH64_ABS64, symbol: this.resolverSymbol(), addend: 0n });
+      else writeValue(data, i * 8, 8, word);
+    });
+    // Written by the loader (the resolver's address), so not read-only: the linker would need a text relocation otherwise.
+    const section: OutputSection = { name: '.data.rel.ro.ipbp.tls', type: SHT_PROGBITS, flags: relocations.length > 0 ? SHF_ALLOC | SHF_WRITE : SHF_ALLOC, alignment: 8, data, relocations };
     this.sections.push(section);
     const symbol: OutputSymbol = { name: `__ipbp_tls_${this.byContents.size}`, binding: 'local', visibility: 'default', type: 'object', section, value: 0, size: data.length };
     this.symbols.push(symbol);
     this.byContents.set(key, symbol);
     return symbol;
+  }
+
+  private resolverSymbol(): OutputSymbol {
+    if (!this.resolver) {
+      const section: OutputSection = { name: '.text.ipbp.tlsdesc', type: SHT_PROGBITS, flags: SHF_ALLOC | SHF_EXECINSTR, alignment: 4, data: Uint8Array.from(STATIC_DESCRIPTOR_RESOLVER), relocations: [] };
+      this.sections.push(section);
+      this.resolver = { name: '__ipbp_tlsdesc_static', binding: 'local', visibility: 'default', type: 'function', section, value: 0, size: section.data.length };
+      this.symbols.push(this.resolver);
+    }
+    return this.resolver;
   }
 }
 

@@ -8,7 +8,7 @@ import type { ObjectFile, Relocation } from '../object/model.js';
 import { type FrameRecord, selectFrames } from './eh-frame.js';
 import type { LibraryIndex } from './library-index.js';
 import type { LiveSymbols } from './live-symbols.js';
-import type { TlsTemplate } from './thread-locals.js';
+import { isModuleBase, type TlsTemplate } from './thread-locals.js';
 
 /** How patch code may reach a thread-local new in the edit (`patch-object.ts`); TLS descriptors are not supported. */
 const NEW_THREAD_LOCAL_ACCESSES: ReadonlySet<string> = new Set([
@@ -158,7 +158,7 @@ export function planPatch(diffs: readonly Diff[], live: LiveSymbols, libraries: 
       return;
     }
     // The module's own base (local dynamic): the program's block, whichever variable the relocation names.
-    if (relocation.raw.typeName === 'R_X86_64_TLSLD') return;
+    if (isModuleBase(relocation)) return;
     if (offset !== undefined) plan.threadLocals.set(name, offset);
     else if (live.lookup(name)?.kind === 'tls') plan.unpatchable.push(`\`${demangleWithoutHash(referrer)}\` uses the thread-local \`${demangleWithoutHash(name)}\`, which an earlier patch added; a later patch cannot reach it yet`);
     else plan.unpatchable.push(`\`${demangleWithoutHash(referrer)}\` uses the thread-local \`${demangleWithoutHash(name)}\`, which the running program does not have`);

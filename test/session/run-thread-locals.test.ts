@@ -1,20 +1,81 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { IpbpRun } from '../support/ipbp-run.js';
+import { TEST_TARGETS } from '../support/targets.js';
 
-const LINE = /^pid=(\d+) thread=([ab]) eager=(\d+) lazy=(\d+)$/;
+const LINE = /^pid=(\d+) thread=([ab]) eager=(\d+) lazy=(\d+) rounds=(\d+) library=(\d+)$/;
 
 interface Line {
   readonly pid: number;
   readonly thread: string;
   readonly eager: number;
   readonly lazy: number;
+  readonly rounds: number;
+  readonly library: number;
 }
 
 function parse(line: string): Line | undefined {
   const match = LINE.exec(line);
-  return match ? { pid: Number(match[1]), thread: match[2]!, eager: Number(match[3]), lazy: Number(match[4]) } : undefined;
+  return match ? { pid: Number(match[1]), thread: match[2]!, eager: Number(match[3]), lazy: Number(match[4]), rounds: Number(match[5]), library: Number(match[6]) } : undefined;
 }
+
+/**
+ * Waits until `thread`'s `key` stops growing by one from line to line (the
+ * old code) and asserts that the first other step is `step` (the new code,
+ * on the same thread-local), and the next one too; returns the two lines
+ * of the change.
+ */
+async function changeOf(session: IpbpRun, from: number, thread: string, key: 'eager' | 'rounds' | 'library', step: number): Promise<[Line, Line]> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const lines = session.stdout.slice(from).map(parse).filter((line): line is Line => line?.thread === thread);
+    const at = lines.findIndex((line, i) => i > 0 && line[key] - lines[i - 1]![key] !== 1);
+    if (at > 0 && at + 1 < lines.length) {
+      const steps = [lines[at]![key] - lines[at - 1]![key], lines[at + 1]![key] - lines[at]![key]];
+      assert.deepEqual(steps, [step, step], `thread ${thread} went on from its own ${key}: ${JSON.stringify(lines.slice(Math.max(0, at - 2), at + 2))}`);
+      return [lines[at - 1]!, lines[at]!];
+    }
+    assert.ok(Date.now() < deadline, `thread ${thread} never changed how it counts ${key}: ${JSON.stringify(lines.slice(-6))}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/**
+ * examples/thread-locals, edits of code that uses the program's own
+ * thread-locals: the executable's (local exec) and a library crate's
+ * (general dynamic; a TLS descriptor on aarch64). The patch reaches each
+ * thread's existing values. A release build: a debug build reaches them
+ * through std's accessor functions, which the edits leave unchanged, where
+ * an optimized one inlines the access into the edited function.
+ */
+for (const target of TEST_TARGETS) describe(`thread-locals the program has (examples/thread-locals, ${target.name})`, () => {
+  let session: IpbpRun;
+  let pid: number;
+
+  before(async () => {
+    session = await IpbpRun.start('thread-locals', ['--release', ...target.args], { CARGO_PROFILE_RELEASE_CODEGEN_UNITS: '1', ...target.env });
+    pid = await session.untilRunning(/^pid=\d+ thread=[ab] eager=0 lazy=0 rounds=\d+ library=\d+$/);
+  });
+  after(async () => session.remove());
+
+  for (const [file, key, name] of [
+    ['src/main.rs', 'rounds', 'ROUNDS'],
+    ['src/lib.rs', 'library', 'LIBRARY_ROUNDS'],
+  ] as const) {
+    test(`an edit of ${file} counts on in each thread's ${name}`, async () => {
+      const from = session.stdout.length;
+      await session.edit(file, `${name}.set(${name}.get() + 1);`, `${name}.set(${name}.get() + 10);`);
+      const patched = await session.waitForEvent((event) => event.event === 'patched' || event.event === 'restart' || event.event === 'patch-failed', 180_000);
+      assert.equal(patched.event, 'patched', JSON.stringify(patched));
+      assert.deepEqual(patched.pids, [pid]);
+      for (const thread of ['a', 'b']) {
+        const [before, after] = await changeOf(session, from, thread, key, 10);
+        assert.equal(after.pid, pid);
+        assert.ok(before[key] > 1, `thread ${thread} had counted before the edit: ${JSON.stringify(before)}`);
+      }
+    });
+  }
+});
 
 /**
  * examples/thread-locals: two threads call `count()` in a loop. An edit makes
@@ -28,7 +89,7 @@ describe('thread-locals new in an edit (examples/thread-locals)', () => {
 
   before(async () => {
     session = await IpbpRun.start('thread-locals');
-    pid = await session.untilRunning(/^pid=\d+ thread=[ab] eager=0 lazy=0$/);
+    pid = await session.untilRunning(/^pid=\d+ thread=[ab] eager=0 lazy=0 rounds=\d+ library=\d+$/);
   });
   after(async () => session.remove());
 
@@ -54,8 +115,8 @@ describe('thread-locals new in an edit (examples/thread-locals)', () => {
     assert.deepEqual(patched.pids, [pid]);
 
     // Both threads have printed a few values of the new code.
-    await session.waitForLine(new RegExp(`^pid=${pid} thread=a eager=105 lazy=1005$`), 0, 60_000);
-    await session.waitForLine(new RegExp(`^pid=${pid} thread=b eager=105 lazy=1005$`), 0, 60_000);
+    await session.waitForLine(new RegExp(`^pid=${pid} thread=a eager=105 lazy=1005 `), 0, 60_000);
+    await session.waitForLine(new RegExp(`^pid=${pid} thread=b eager=105 lazy=1005 `), 0, 60_000);
     const lines = session.stdout.map(parse).filter((line): line is Line => line !== undefined);
     assert.ok(
       lines.every((line) => line.pid === pid),
@@ -80,20 +141,10 @@ describe('thread-locals new in an edit (examples/thread-locals)', () => {
     assert.deepEqual(patched.pids, [pid]);
     for (const thread of ['a', 'b']) {
       // Two lines in a row of the new code: counting by two from where the thread was, not from the initial value.
-      const deadline = Date.now() + 60_000;
-      for (;;) {
-        const lines = session.stdout.slice(from).map(parse).filter((line): line is Line => line?.thread === thread);
-        const step = lines.findIndex((line, i) => i > 0 && line.eager - lines[i - 1]!.eager === 2);
-        if (step > 0) {
-          const [before, after] = [lines[step - 1]!, lines[step]!];
-          assert.equal(after.pid, pid);
-          assert.ok(before.eager > 105 && before.lazy > 1005, `thread ${thread} kept its values: ${JSON.stringify(before)}`);
-          assert.equal(after.lazy, before.lazy + 1, `thread ${thread}'s lazy one still counts by one`);
-          break;
-        }
-        assert.ok(Date.now() < deadline, `thread ${thread} never ran the second edit: ${JSON.stringify(lines.slice(-6))}`);
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
+      const [before, after] = await changeOf(session, from, thread, 'eager', 2);
+      assert.equal(after.pid, pid);
+      assert.ok(before.eager > 105 && before.lazy > 1005, `thread ${thread} kept its values: ${JSON.stringify(before)}`);
+      assert.equal(after.lazy, before.lazy + 1, `thread ${thread}'s lazy one still counts by one`);
     }
   });
 });

@@ -33,15 +33,26 @@ const TYPES: ReadonlyArray<readonly [number, string, RelocationType['kind'], num
   [312, 'R_AARCH64_LD64_GOT_LO12_NC', 'got-page-offset', 4],
 ];
 
-/** TLS relocations occupy 512..573; every one of them is an instruction field. */
+/** TLS relocations occupy 512..573; every one of them is an instruction field. Named here: those rustc emits. */
 const TLS_FIRST = 512;
 const TLS_LAST = 573;
+const TLS_NAMES: ReadonlyMap<number, string> = new Map([
+  [541, 'R_AARCH64_TLSIE_ADR_GOTTPREL_PAGE21'],
+  [542, 'R_AARCH64_TLSIE_LD64_GOTTPREL_LO12_NC'],
+  [549, 'R_AARCH64_TLSLE_ADD_TPREL_HI12'],
+  [550, 'R_AARCH64_TLSLE_ADD_TPREL_LO12'],
+  [551, 'R_AARCH64_TLSLE_ADD_TPREL_LO12_NC'],
+  [562, 'R_AARCH64_TLSDESC_ADR_PAGE21'],
+  [563, 'R_AARCH64_TLSDESC_LD64_LO12'],
+  [564, 'R_AARCH64_TLSDESC_ADD_LO12'],
+  [569, 'R_AARCH64_TLSDESC_CALL'],
+]);
 
 export const AARCH64_RELOCATIONS: ReadonlyMap<number, RelocationType> = (() => {
   const table = new Map<number, RelocationType>();
   for (const [type, name, kind, width] of TYPES) table.set(type, { name, kind, width, class: name });
   for (let type = TLS_FIRST; type <= TLS_LAST; type++) {
-    const name = `R_AARCH64_TLS_${type}`;
+    const name = TLS_NAMES.get(type) ?? `R_AARCH64_TLS_${type}`;
     table.set(type, { name, kind: 'tls', width: 4, class: name });
   }
   return table;
