@@ -9,7 +9,7 @@ import { AdoptedApp } from './adopted-app.js';
 import { type Generation, loadGeneration } from './generation.js';
 import { isInDirectory, mappedPatchesOf } from './mapped-patches.js';
 import type { BuiltPatch } from './patcher.js';
-import { executableOf, isRunning } from './process-identity.js';
+import { isRunning, runningProgramOf } from './process-identity.js';
 import type { ProcessState } from './process-state.js';
 import type { Reporter } from './reporter.js';
 import { readSessionRecord, type SavedApp, type SessionRecord } from './session-record.js';
@@ -46,9 +46,8 @@ export async function findOrphans(directory: string, selection: BuildSelection, 
   const apps: SavedApp[] = [];
   for (const app of record.apps) {
     if (!isRunning(app)) continue;
-    const executable = await executableOf(app.pid);
-    // ` (deleted)`: a build replaced the file since; the process still runs the recorded build (its build id is checked on hello).
-    if (executable === app.binary || executable === `${app.binary} (deleted)`) apps.push(app);
+    // Its build id is checked next, and again on hello.
+    if (await runningProgramOf(app.pid, app.binary)) apps.push(app);
   }
   if (apps.length === 0) return undefined;
   const differing = SELECTION_FLAGS.filter(([key]) => (exact || selection[key] !== undefined) && (selection[key] ?? false) !== (record.selection[key] ?? false));
@@ -69,7 +68,10 @@ export async function findOrphans(directory: string, selection: BuildSelection, 
 export async function reloadGeneration(orphans: Orphans, reporter: Reporter): Promise<Generation | undefined> {
   const { record } = orphans;
   try {
-    const generation = await loadGeneration(record.generation, `/proc/${orphans.apps[0]!.pid}/exe`, reporter);
+    const app = orphans.apps[0]!;
+    const program = await runningProgramOf(app.pid, app.binary);
+    if (!program) throw new Error(`pid ${app.pid} no longer runs ${app.binary}`);
+    const generation = await loadGeneration(record.generation, program, reporter);
     const history = record.history.flatMap((id) => record.patches.filter((patch) => patch.id === id));
     generation.patcher.resumeHistory(history, Math.max(0, ...record.patches.map((patch) => patch.id)));
     return generation;

@@ -54,8 +54,8 @@ export async function startGeneration(selection: BuildSelection, directory: stri
 /**
  * The generation a killed session left, to patch the processes it launched
  * (adoption): its recorded build and the baseline copies it made, without
- * running cargo. `executable` is a running process's `/proc/<pid>/exe`:
- * exactly what runs, even if a build replaced the file since.
+ * running cargo. `executable` is where the running process's program is
+ * read (`runningProgramOf`): its build id must be the recorded one.
  */
 export async function loadGeneration(saved: SavedGeneration, executable: string, reporter: Reporter): Promise<Generation> {
   const image = readElfImage(saved.build.binary, await readFile(executable));

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { readlink } from 'node:fs/promises';
+import { readFile, readlink } from 'node:fs/promises';
 
 /**
  * A process named by pid and start time: a pid alone may have been reused
@@ -27,9 +27,21 @@ export function isRunning(identity: ProcessIdentity): boolean {
   return identity.startTicks === undefined || fields[19] === identity.startTicks;
 }
 
-/** The executable the process runs; Linux appends ` (deleted)` when that file was replaced since. */
-export async function executableOf(pid: number): Promise<string | undefined> {
-  return readlink(`/proc/${pid}/exe`).catch(() => undefined);
+/**
+ * Where to read the program `binary` that process `pid` runs, or undefined
+ * when it runs something else. Natively that is `/proc/<pid>/exe`, which
+ * still opens the file the process started from after a build replaced it
+ * (Linux then appends ` (deleted)` to its name). Under an emulator
+ * (qemu-user), `exe` is the emulator, which maps the program like any file:
+ * the program is found among its mappings, and read from its path (the
+ * build id, checked next, tells whether it is still the one that runs).
+ */
+export async function runningProgramOf(pid: number, binary: string): Promise<string | undefined> {
+  const executable = await readlink(`/proc/${pid}/exe`).catch(() => undefined);
+  if (executable === binary || executable === `${binary} (deleted)`) return `/proc/${pid}/exe`;
+  const maps = await readFile(`/proc/${pid}/maps`, 'utf8').catch(() => '');
+  const mapped = maps.split('\n').some((line) => line.endsWith(` ${binary}`));
+  return mapped ? binary : undefined;
 }
 
 /** The fields of `/proc/<pid>/stat` from the state on (field 3), or undefined when there is no such process. */

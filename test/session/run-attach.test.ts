@@ -6,6 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { IpbpRun } from '../support/ipbp-run.js';
 import { editAll, waitForDemoLine } from '../support/restart-demo.js';
 import { SecondRun } from '../support/second-run.js';
+import { TEST_TARGETS } from '../support/targets.js';
 
 /** Whether `pid` still runs: a zombie nobody reaped yet counts as gone. */
 function isRunning(pid: number): boolean {
@@ -25,7 +26,7 @@ async function until(what: string, check: () => boolean, timeoutMs = 10_000): Pr
   }
 }
 
-describe('`ipbp attach` adopts the app of a killed `ipbp run` (examples/restart-demo)', () => {
+for (const target of TEST_TARGETS) describe(`\`ipbp attach\` adopts the app of a killed \`ipbp run\` (examples/restart-demo, ${target.name})`, () => {
   let session: IpbpRun;
   let app: number;
   let attach: SecondRun | undefined;
@@ -33,7 +34,7 @@ describe('`ipbp attach` adopts the app of a killed `ipbp run` (examples/restart-
   const written = new Map<string, Buffer>();
 
   before(async () => {
-    session = await IpbpRun.start('restart-demo');
+    session = await IpbpRun.start('restart-demo', target.args, target.env);
     app = (await session.waitForEvent((event) => event.event === 'ready', 180_000)).pid as number;
     sessionDirectory = dirname(String((await session.waitForEvent((event) => event.event === 'session')).socket));
     // One patch before the kill: the adopting session must find it in the process.
@@ -53,7 +54,7 @@ describe('`ipbp attach` adopts the app of a killed `ipbp run` (examples/restart-
 
   test('attach adopts the same process and knows the patch it runs', async () => {
     assert.ok(isRunning(app), 'the app outlived its ipbp');
-    attach = new SecondRun(session.directory, 'events-attach.jsonl', 'attach');
+    attach = new SecondRun(session.directory, 'events-attach.jsonl', 'attach', target.env);
     const adopted = await attach.waitForEvent((event) => event.event === 'adopted');
     assert.deepEqual([adopted.pid, adopted.patches], [app, [1]]);
     await attach.waitForStderr(new RegExp(`adopted pid ${app} \\(patch 1 applied\\)`));
@@ -76,7 +77,7 @@ describe('`ipbp attach` adopts the app of a killed `ipbp run` (examples/restart-
   });
 
   test('with no app to adopt, attach fails with one clear line', async () => {
-    const again = new SecondRun(session.directory, 'events-attach-again.jsonl', 'attach');
+    const again = new SecondRun(session.directory, 'events-attach-again.jsonl', 'attach', target.env);
     assert.equal(await again.exit(), 1);
     assert.equal(again.stderr, 'ipbp: error: no app of this project is running under ipbp; start one with `ipbp run`\n');
   });
