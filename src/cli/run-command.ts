@@ -70,8 +70,8 @@ export function sessionOptionsOf(
   command: Command,
   name: string,
 ): Pick<RunOptions, 'package' | 'bin' | 'example' | 'manifestPath' | 'targetDir' | 'events' | 'restart' | 'verbosity' | 'keys'> {
-  if (process.platform !== 'linux' || process.arch !== 'x64') {
-    throw new UserError(`ipbp ${name} supports Linux x86_64 only so far (this is ${process.platform} ${process.arch})`, 'unsupported-platform');
+  if (process.platform !== 'linux' || (process.arch !== 'x64' && process.arch !== 'arm64')) {
+    throw new UserError(`ipbp ${name} supports Linux on x86_64 and aarch64 only so far (this is ${process.platform} ${process.arch})`, 'unsupported-platform');
   }
   if (flags.bin && flags.example) throw new UserError('--bin and --example exclude each other', 'bad-flag');
   if (flags.quiet && flags.verbose > 0) throw new UserError('cannot set both --verbose and --quiet', 'bad-flag');
