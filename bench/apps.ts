@@ -17,7 +17,9 @@ interface AppCommon {
  */
 export interface ExampleApp extends AppCommon {
   readonly source: 'example';
-  readonly name: 'small' | 'medium' | 'server';
+  readonly name: 'small' | 'medium' | 'server' | 'small-aarch64';
+  /** Another target than the host's, which ipbp and cargo alike build for and run through its runner. */
+  readonly target?: CrossTarget;
   /** Directory under examples/. */
   readonly example: string;
   /** Arguments of the app: a 2 ms tick, so a new line shows at most 2 ms after the patch. */
@@ -47,6 +49,23 @@ export interface RealApp extends AppCommon {
 }
 
 export type BenchApp = ExampleApp | RealApp;
+
+/** A target set up as a cargo user sets one up: its linker and runner in cargo's variables. */
+export interface CrossTarget {
+  readonly triple: string;
+  readonly env: Readonly<Record<string, string>>;
+  /** The runner, for the program started without cargo. */
+  readonly runner: readonly string[];
+}
+
+const AARCH64_UNDER_QEMU: CrossTarget = {
+  triple: 'aarch64-unknown-linux-gnu',
+  env: {
+    CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER: 'aarch64-linux-gnu-gcc',
+    CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER: 'qemu-aarch64 -L /usr/aarch64-linux-gnu',
+  },
+  runner: ['qemu-aarch64', '-L', '/usr/aarch64-linux-gnu'],
+};
 
 const EXAMPLE_APPS: readonly ExampleApp[] = [
   {
@@ -80,6 +99,18 @@ const EXAMPLE_APPS: readonly ExampleApp[] = [
     editFile: 'src/main.rs',
     observe: 'http',
     patches: 100,
+    cargoRuns: 5,
+  },
+  {
+    source: 'example',
+    name: 'small-aarch64',
+    example: 'bench-small',
+    description: 'the small app built for aarch64, run under qemu-user (ipbp run --target); both sides emulated alike',
+    args: ['2'],
+    editFile: 'src/main.rs',
+    observe: 'stdout',
+    target: AARCH64_UNDER_QEMU,
+    patches: 30,
     cargoRuns: 5,
   },
 ];

@@ -2,7 +2,7 @@ import { copyFile, mkdir, rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { ExampleApp } from './apps.js';
 import { type CallCost, callCost } from './support/call-cost.js';
-import { cargoBuild } from './support/cargo-build.js';
+import { type CargoBuild, cargoBuild } from './support/cargo-build.js';
 import { revisionSeen, started, warmUp } from './support/observe.js';
 import { PlainApp } from './support/plain-app.js';
 import { residentBytes } from './support/process-memory.js';
@@ -41,9 +41,11 @@ const BUILD_TIMEOUT_MS = 5 * 60_000;
  */
 export async function measureCargo(app: ExampleApp, directory: string, targetDirectory: string, firstRevision: number, log: (line: string) => void): Promise<CargoResult> {
   // Untimed: the workspace crates were last built through ipbp's wrapper, which cargo sees as a change.
-  const first = await cargoBuild(directory, targetDirectory);
+  const build = (): Promise<CargoBuild> => cargoBuild(directory, targetDirectory, app.target ? ['--target', app.target.triple] : [], app.target?.env);
+  const start = (executable: string): PlainApp => PlainApp.start(executable, app.args, directory, {}, app.target?.runner);
+  const first = await build();
   const rlibsBefore = await snapshot(first.rlibs, join(targetDirectory, 'bench-rlibs-before'));
-  let running = PlainApp.start(first.executable, app.args, directory);
+  let running = start(first.executable);
   try {
     let { port } = await started(app, running.output, BUILD_TIMEOUT_MS);
     await warmUp(app, port);
@@ -56,11 +58,11 @@ export async function measureCargo(app: ExampleApp, directory: string, targetDir
     for (let run = 1; run <= app.cargoRuns; run++) {
       const revision = firstRevision + run;
       const editedAt = await bumpRevision(directory, app.editFile, revision);
-      const build = await cargoBuild(directory, targetDirectory);
+      const rebuilt = await build();
       const builtAt = performance.now();
-      rlibsAfter = build.rlibs;
+      rlibsAfter = rebuilt.rlibs;
       await running.stop();
-      running = PlainApp.start(build.executable, app.args, directory);
+      running = start(rebuilt.executable);
       // The first line of a stdout app already shows the revision; the server must listen first.
       const seen =
         app.observe === 'stdout'
@@ -70,8 +72,8 @@ export async function measureCargo(app: ExampleApp, directory: string, targetDir
               return revisionSeen(app, running.output, port, revision, BUILD_TIMEOUT_MS);
             });
       const seenAt = await seen;
-      edits.push({ revision, editToBehaviourMs: seenAt - editedAt, buildMs: build.ms, restartMs: seenAt - builtAt });
-      log(`  cargo: run ${run}/${app.cargoRuns}: ${Math.round(seenAt - editedAt)} ms edit → behaviour (build ${Math.round(build.ms)} ms)`);
+      edits.push({ revision, editToBehaviourMs: seenAt - editedAt, buildMs: rebuilt.ms, restartMs: seenAt - builtAt });
+      log(`  cargo: run ${run}/${app.cargoRuns}: ${Math.round(seenAt - editedAt)} ms edit → behaviour (build ${Math.round(rebuilt.ms)} ms)`);
       await sleep(300);
     }
     return { edits, rssBytes, ...(cost ? { callCost: cost } : {}), rlibsBefore, rlibsAfter };

@@ -68,12 +68,12 @@ const MIX_PATCHED = {
  * with ipbp's own stage times, and the app's RSS at the checkpoints.
  */
 export async function measureIpbp(app: ExampleApp, directory: string, log: (line: string) => void): Promise<IpbpResult> {
-  return withTargetDisk(await runSession(app, directory, log));
+  return withTargetDisk(await runSession(app, directory, log), app.target?.triple);
 }
 
 async function runSession(app: ExampleApp, directory: string, log: (line: string) => void): Promise<SessionResult> {
   const launchedAt = performance.now();
-  const session = await IpbpSession.start(directory, app.args);
+  const session = await IpbpSession.start(directory, app.args, app.target);
   try {
     const firstOutput = started(app, session.output, START_TIMEOUT_MS);
     firstOutput.catch(() => undefined);
@@ -149,12 +149,13 @@ export async function sessionDisk(sessionDirectory: string): Promise<SessionDisk
 }
 
 /** Adds what ipbp leaves in the target directory once the session has ended (before any plain `cargo build` adds to it). */
-export async function withTargetDisk(result: SessionResult): Promise<IpbpResult> {
-  const targetIpbpBytes = (await filesBelow(targetDirectoryOf(result.binary))).bytes;
+export async function withTargetDisk(result: SessionResult, triple?: string): Promise<IpbpResult> {
+  const targetIpbpBytes = (await filesBelow(targetDirectoryOf(result.binary, triple))).bytes;
   return { ...result, disk: { ...result.disk, targetIpbpBytes } };
 }
 
-/** The target directory the session built into (`<target>/debug/<binary>`). */
-export function targetDirectoryOf(binary: string): string {
-  return dirname(dirname(binary));
+/** The target directory the session built into (`<target>/debug/<binary>`, or `<target>/<triple>/debug/<binary>` for another target). */
+export function targetDirectoryOf(binary: string, triple?: string): string {
+  const profileDirectory = dirname(binary);
+  return triple === undefined ? dirname(profileDirectory) : dirname(dirname(profileDirectory));
 }

@@ -88,7 +88,7 @@ async function measureExample(app: ExampleApp): Promise<Measured> {
   const directory = await freshWorkCopy(app.example);
   log(`  work copy ${directory}; ${app.patches} patches under ipbp, then ${app.cargoRuns} × cargo build + restart`);
   const ipbp = await measureIpbp(app, directory, log);
-  const cargo = await measureCargo(app, directory, targetDirectoryOf(ipbp.binary), app.patches, log);
+  const cargo = await measureCargo(app, directory, targetDirectoryOf(ipbp.binary, app.target?.triple), app.patches, log);
   if (app.name !== 'medium' || !cargo.rlibsBefore || !cargo.rlibsAfter) return { ipbp, cargo };
   log('  diff throughput on the medium app’s rlibs…');
   return { ipbp, cargo, diff: await measureDiffThroughput(cargo.rlibsBefore, cargo.rlibsAfter) };

@@ -19,11 +19,12 @@ interface ArtifactMessage {
  * incremental exactly as a developer's would be. `args` select the package
  * or binary, as they did for `ipbp run`.
  */
-export function cargoBuild(directory: string, targetDirectory: string, args: readonly string[] = []): Promise<CargoBuild> {
+export function cargoBuild(directory: string, targetDirectory: string, args: readonly string[] = [], env: Readonly<Record<string, string>> = {}): Promise<CargoBuild> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
     const child = spawn('cargo', ['build', '--message-format=json-render-diagnostics', '--target-dir', targetDirectory, ...args], {
       cwd: directory,
+      env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';

@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import type { CrossTarget } from '../apps.js';
 import { readFile, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { LineStream } from './line-stream.js';
@@ -49,12 +50,14 @@ export class IpbpSession {
     child.on('exit', (code) => (this.exitCode = code));
   }
 
-  static async start(directory: string, appArgs: readonly string[]): Promise<IpbpSession> {
+  /** `target`: another target than the host's (`ipbp run --target`), with cargo's configuration of it. */
+  static async start(directory: string, appArgs: readonly string[], target?: CrossTarget): Promise<IpbpSession> {
     const eventsPath = join(directory, 'ipbp-events.jsonl');
     await rm(eventsPath, { force: true });
-    const child = spawn(process.execPath, [join(ROOT, 'bin/ipbp.js'), 'run', '--events', eventsPath, '--', ...appArgs], {
+    const targetArgs = target ? ['--target', target.triple] : [];
+    const child = spawn(process.execPath, [join(ROOT, 'bin/ipbp.js'), 'run', '--events', eventsPath, ...targetArgs, '--', ...appArgs], {
       cwd: directory,
-      env: { ...process.env, NO_COLOR: '1' },
+      env: { ...process.env, NO_COLOR: '1', ...target?.env },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     return new IpbpSession(child, eventsPath);

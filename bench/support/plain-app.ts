@@ -11,9 +11,10 @@ export class PlainApp {
     child.on('exit', () => (this.exited = true));
   }
 
-  /** `env` is added to the benchmark's environment. */
-  static start(binary: string, args: readonly string[], cwd: string, env: Record<string, string> = {}): PlainApp {
-    return new PlainApp(spawn(binary, [...args], { cwd, env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'inherit'] }));
+  /** `env` is added to the benchmark's environment; `runner` (an emulator) runs the program, as cargo's runner would. */
+  static start(binary: string, args: readonly string[], cwd: string, env: Record<string, string> = {}, runner: readonly string[] = []): PlainApp {
+    const [command, ...runnerArgs] = [...runner, binary];
+    return new PlainApp(spawn(command!, [...runnerArgs, ...args], { cwd, env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'inherit'] }));
   }
 
   get pid(): number {

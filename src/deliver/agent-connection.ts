@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 /**
  * One agent (one app process) connected to the CLI: what it said in its
  * `hello`, and a way to send it patches.
@@ -94,6 +95,11 @@ export class AgentConnection extends EventEmitter<AgentConnectionEvents> {
     this.imageEnd = hello.imageEnd;
   }
 
+  /** Connected over TCP (`--listen`) rather than the session's Unix socket. */
+  get remote(): boolean {
+    return this.socket.remoteAddress !== undefined;
+  }
+
   get buildIdHex(): string {
     return Buffer.from(this.buildId).toString('hex');
   }
@@ -113,7 +119,9 @@ export class AgentConnection extends EventEmitter<AgentConnectionEvents> {
    * `AgentDisconnectedError` if the connection closes first.
    */
   async loadPatch(request: LoadPatchRequest): Promise<PatchResult> {
-    const message: Message = { type: 'load-patch', ...request, hooks: request.hooks ?? 0n, migrations: (request.migrations ?? []).join('\n'), tlsFixups: request.tlsFixups ?? [] };
+    // An agent over TCP may run on another machine, where the path means nothing: it gets the library's bytes.
+    const library = this.remote ? await readFile(request.path) : new Uint8Array();
+    const message: Message = { type: 'load-patch', ...request, library, hooks: request.hooks ?? 0n, migrations: (request.migrations ?? []).join('\n'), tlsFixups: request.tlsFixups ?? [] };
     const answer = (await this.request(message, 'patch-result', request.patchId, `patch ${request.patchId}`)) as PatchResultMessage;
     const { patchId, ok, message: text, loadUs, redirectUs, needsRestart, stacks } = answer;
     return { patchId, ok, message: text, loadUs, redirectUs, needsRestart, stacks };

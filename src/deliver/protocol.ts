@@ -14,7 +14,7 @@ import { WireWriter } from './wire-writer.js';
 
 export { ProtocolError } from './protocol-error.js';
 
-export const PROTOCOL_VERSION = 5;
+export const PROTOCOL_VERSION = 6;
 
 const TAG = { hello: 1, 'load-patch': 2, 'patch-result': 3, log: 4, challenge: 5, auth: 6, 'auth-ok': 7, 'sample-stacks': 8, stacks: 9 } as const;
 
@@ -62,6 +62,12 @@ export interface LoadPatchMessage {
   /** The build the patch was made for; the agent refuses any other. */
   readonly buildId: Uint8Array;
   readonly path: string;
+  /**
+   * The patch library itself, for an agent that cannot open `path` (one
+   * connected over TCP, on another machine): it loads these bytes instead.
+   * Empty: the agent opens `path`.
+   */
+  readonly library: Uint8Array;
   /** Where the patch's first byte must be mapped; the agent refuses the patch if dlopen put it elsewhere. */
   readonly base: bigint;
   readonly redirects: readonly Redirect[];
@@ -199,6 +205,7 @@ export function encodeMessage(message: Message): Buffer {
       out.u32('load-patch.patch_id', message.patchId);
       out.bytes('load-patch.build_id', message.buildId);
       out.string('load-patch.path', message.path);
+      out.bytes('load-patch.library', message.library);
       out.u64('load-patch.base', message.base);
       out.u32('load-patch.redirect_count', message.redirects.length);
       for (const redirect of message.redirects) {
@@ -278,6 +285,7 @@ function decodeFields(input: WireReader, tag: number): Message {
       const patchId = input.u32('load-patch.patch_id');
       const buildId = input.bytes('load-patch.build_id');
       const path = input.string('load-patch.path');
+      const library = input.bytes('load-patch.library');
       const base = input.u64('load-patch.base');
       const count = input.u32('load-patch.redirect_count');
       // Checked before the loop so a garbled count fails fast and clearly.
@@ -289,7 +297,7 @@ function decodeFields(input: WireReader, tag: number): Message {
       const hooks = input.u64('load-patch.hooks');
       const migrations = input.string('load-patch.migrations');
       const tlsFixups = decodeTlsFixups(input);
-      return { type: 'load-patch', patchId, buildId, path, base, redirects, hooks, migrations, tlsFixups };
+      return { type: 'load-patch', patchId, buildId, path, library, base, redirects, hooks, migrations, tlsFixups };
     }
     case TAG['patch-result']:
       return {

@@ -41,6 +41,7 @@ const golden: ReadonlyArray<readonly [string, Message]> = [
       patchId: 7,
       buildId,
       path: '/tmp/ipbp-x/patch-7.so',
+      library: Uint8Array.from(Buffer.from('\x7fELF', 'latin1')),
       base: 0x5555_5155_4000n,
       redirects: [
         { from: 0x5555_5555_5130n, to: 0x5555_5155_5000n },
@@ -179,19 +180,20 @@ describe('decodeMessage', () => {
   });
 
   it('refuses a redirect count larger than the payload', () => {
-    const payload = Buffer.alloc(1 + 4 + 4 + 4 + 8 + 4);
+    // tag, patch id, empty build id, empty path, empty library, base, redirect count.
+    const payload = Buffer.alloc(1 + 4 + 4 + 4 + 4 + 8 + 4);
     payload[0] = 2;
     payload.writeUInt32LE(0xffff_ffff, payload.length - 4);
     assertThrowsProtocolError(() => decodeMessage(payload), /4294967295 redirects need/);
   });
 
   it('refuses a TLS fixup count larger than the payload, and a width other than 4 or 8, as the Rust decoder words them', () => {
-    const head = encodeMessage({ type: 'load-patch', patchId: 1, buildId, path: '', base: 0n, redirects: [], hooks: 0n, migrations: '', tlsFixups: [] });
+    const head = encodeMessage({ type: 'load-patch', patchId: 1, buildId, path: '', library: new Uint8Array(), base: 0n, redirects: [], hooks: 0n, migrations: '', tlsFixups: [] });
     const countAt = head.length - 4;
     const counted = Buffer.from(head);
     counted.writeUInt32LE(0xffff_ffff, countAt);
     assertThrowsProtocolError(() => decodeMessage(counted), new RegExp(`^load-patch\\.tls_fixups at offset ${head.length}: 4294967295 TLS fixups need 73014444015 bytes$`));
-    const one = encodeMessage({ type: 'load-patch', patchId: 1, buildId, path: '', base: 0n, redirects: [], hooks: 0n, migrations: '', tlsFixups: [{ address: 1n, value: 2n, width: 8 }] });
+    const one = encodeMessage({ type: 'load-patch', patchId: 1, buildId, path: '', library: new Uint8Array(), base: 0n, redirects: [], hooks: 0n, migrations: '', tlsFixups: [{ address: 1n, value: 2n, width: 8 }] });
     one[one.length - 1] = 2;
     assertThrowsProtocolError(() => decodeMessage(one), new RegExp(`^load-patch\\.tls_fixup\\.width at offset ${one.length - 1}: expected 4 or 8, got 2$`));
   });
@@ -206,15 +208,15 @@ describe('encodeMessage', () => {
       /stack\.status: running is not a stack status/,
     );
     assertThrowsProtocolError(
-      () => encodeMessage({ type: 'load-patch', patchId: -1, buildId, path: '', base: 0n, redirects: [], hooks: 0n, migrations: '', tlsFixups: [] }),
+      () => encodeMessage({ type: 'load-patch', patchId: -1, buildId, path: '', library: new Uint8Array(), base: 0n, redirects: [], hooks: 0n, migrations: '', tlsFixups: [] }),
       /patch_id: -1 is not a u32/,
     );
     assertThrowsProtocolError(
-      () => encodeMessage({ type: 'load-patch', patchId: 1, buildId, path: '', base: 1n << 64n, redirects: [], hooks: 0n, migrations: '', tlsFixups: [] }),
+      () => encodeMessage({ type: 'load-patch', patchId: 1, buildId, path: '', library: new Uint8Array(), base: 1n << 64n, redirects: [], hooks: 0n, migrations: '', tlsFixups: [] }),
       /base: 18446744073709551616 is not a u64/,
     );
     assertThrowsProtocolError(
-      () => encodeMessage({ type: 'load-patch', patchId: 1, buildId, path: '', base: 0n, redirects: [], hooks: 0n, migrations: '', tlsFixups: [{ address: 0n, value: 0n, width: 2 as 4 }] }),
+      () => encodeMessage({ type: 'load-patch', patchId: 1, buildId, path: '', library: new Uint8Array(), base: 0n, redirects: [], hooks: 0n, migrations: '', tlsFixups: [{ address: 0n, value: 0n, width: 2 as 4 }] }),
       /tls_fixup\.width: 2 is not 4 or 8/,
     );
   });
@@ -275,6 +277,7 @@ const anyMessage: fc.Arbitrary<Message> = fc.oneof(
     patchId: u32,
     buildId: blob,
     path: text,
+    library: blob,
     base: u64,
     redirects: fc.array(fc.record({ from: u64, to: u64 }), { maxLength: 8 }),
     hooks: u64,

@@ -125,7 +125,7 @@ describe('PatchServer with a scripted agent', () => {
     const second = connection.loadPatch({ ...samplePatch, patchId: 2 });
     const request = await agent.next();
     // A request without a hook table goes out with hooks = 0: the app does not use the ipbp crate.
-    assert.deepEqual(request, { type: 'load-patch', ...samplePatch, hooks: 0n, migrations: '', tlsFixups: [] });
+    assert.deepEqual(request, { type: 'load-patch', ...samplePatch, library: new Uint8Array(), hooks: 0n, migrations: '', tlsFixups: [] });
     assert.equal((await agent.next()).type, 'load-patch');
 
     const logged = nextEvent<[AgentConnection, string]>((f) => server.once('log', f));

@@ -112,6 +112,11 @@ for (const target of TEST_TARGETS) describe(`ipbp run --listen: an app started e
     assert.deepEqual([...(patched.pids as number[])].sort(), [local, remote.child.pid!].sort());
     await session.waitForLine(/^over tcp at tick \d+$/);
     await until(() => remote.lines.some((line) => line.startsWith('over tcp at tick')), 'the remote process runs the new code');
+    // The device loaded the library from the bytes it was sent, not from a path on ipbp's disk; the local app from its path.
+    const remoteMaps = await readFile(`/proc/${remote.child.pid}/maps`, 'utf8');
+    assert.match(remoteMaps, /\/memfd:ipbp-patch-1 /, 'the device maps the patch it received');
+    assert.doesNotMatch(remoteMaps, /\/patch-1-\d+\.so/);
+    assert.match(await readFile(`/proc/${local}/maps`, 'utf8'), /\/patch-1-\d+\.so/);
     for (const refused of devices.slice(0, 2)) await keepsRunningUnpatched(refused, 500);
   });
 });

@@ -25,6 +25,8 @@ pub struct PatchRequest<'a> {
     pub patch_id: u32,
     pub build_id: &'a [u8],
     pub path: &'a str,
+    /// The library's bytes, when `path` is on another machine (empty: open `path`).
+    pub library: &'a [u8],
     pub base: u64,
     pub redirects: &'a [Redirect],
     /// The app's hook table (the `ipbp` crate), or 0.
@@ -62,7 +64,19 @@ pub fn load_patch(
         let hooks = AppHooks::find(request.hooks);
         check_migrations(hooks.as_ref(), request.migrations)?;
         let started = Instant::now();
-        let handle = open_library(request.path).map_err(|message| {
+        // A patch resent after a reconnect is the one already loaded: loading
+        // its bytes again would map a second copy over the same addresses.
+        let earlier = loaded
+            .iter()
+            .find(|patch| patch.patch_id == request.patch_id && !request.library.is_empty());
+        let path = match earlier {
+            Some(patch) => patch.path.clone(),
+            None if request.library.is_empty() => request.path.to_owned(),
+            None => {
+                library_in_memory(request.patch_id, request.library).map_err(Refusal::Failed)?
+            }
+        };
+        let handle = open_library(&path).map_err(|message| {
             // glibc places a patch's thread-locals in the static TLS surplus
             // (patch_tls.rs); when it is used up, only a fresh start has room.
             if message.contains("static TLS") {
@@ -78,11 +92,11 @@ pub fn load_patch(
         if !loaded.iter().any(|patch| patch.handle == handle) {
             loaded.push(LoadedPatch {
                 patch_id: request.patch_id,
-                path: request.path.to_owned(),
+                path: path.clone(),
                 handle,
             });
         }
-        check_mapped_at(handle, request.path, request.base)?;
+        check_mapped_at(handle, &path, request.base)?;
         // Before any redirect: no thread runs the patch's code yet.
         apply_tls_fixups(handle, request.tls_fixups)?;
         load_us = started.elapsed().as_micros() as u64;
@@ -182,6 +196,28 @@ fn check_build_id(own: &[u8], wanted: &[u8]) -> Result<(), String> {
     ))
 }
 
+/// Puts a patch library received over the connection into an anonymous
+/// in-memory file, and names it for the loader: `/proc/self/fd/N`. The file
+/// stays open for the life of the process (the loader's mapping and its
+/// name for the library both refer to it), as a patch is never unloaded.
+fn library_in_memory(patch_id: u32, bytes: &[u8]) -> Result<String, String> {
+    let name = CString::new(format!("ipbp-patch-{patch_id}")).expect("no NUL in the name");
+    // SAFETY: memfd_create with a valid name; the kernel returns a new fd or -1.
+    let fd = unsafe { libc::syscall(libc::SYS_memfd_create, name.as_ptr(), libc::MFD_CLOEXEC) };
+    if fd < 0 {
+        return Err(format!(
+            "cannot create an in-memory file for patch {patch_id}: {}",
+            std::io::Error::last_os_error()
+        ));
+    }
+    // SAFETY: `fd` is a new descriptor that nothing else owns.
+    let mut file = unsafe { <std::fs::File as std::os::fd::FromRawFd>::from_raw_fd(fd as i32) };
+    std::io::Write::write_all(&mut file, bytes)
+        .map_err(|error| format!("cannot write patch {patch_id} into memory: {error}"))?;
+    let fd = std::os::fd::IntoRawFd::into_raw_fd(file);
+    Ok(format!("/proc/self/fd/{fd}"))
+}
+
 fn open_library(path: &str) -> Result<*mut c_void, String> {
     let c_path =
         CString::new(path).map_err(|_| format!("patch path {path:?} contains a NUL byte"))?;
@@ -275,12 +311,28 @@ mod tests {
             patch_id: 9,
             build_id,
             path,
+            library: &[],
             base: 0x1000,
             redirects: &[],
             hooks: 0,
             migrations: "",
             tls_fixups: &[],
         }
+    }
+
+    #[test]
+    fn bytes_that_are_no_library_are_refused_by_the_loader_from_memory() {
+        let build_id = [1u8; 20];
+        let mut loaded = Vec::new();
+        let bytes = b"not a shared library";
+        let request = PatchRequest {
+            library: bytes,
+            ..request(&build_id, "/on/another/machine/patch-9.so")
+        };
+        let message = message_of(load_patch(&build_id, &request, &mut loaded));
+        assert!(message.contains("/proc/self/fd/"), "{message}");
+        assert!(!message.contains("/on/another/machine"), "{message}");
+        assert!(loaded.is_empty());
     }
 
     fn message_of(result: Message) -> String {

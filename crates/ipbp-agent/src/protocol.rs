@@ -11,7 +11,7 @@
 
 use std::fmt;
 
-pub const PROTOCOL_VERSION: u32 = 5;
+pub const PROTOCOL_VERSION: u32 = 6;
 
 /// The largest payload either side accepts. A frame announcing more is
 /// refused before anything is allocated for it.
@@ -104,6 +104,9 @@ pub enum Message {
         patch_id: u32,
         build_id: Vec<u8>,
         path: String,
+        /// The patch library's bytes, for an agent that cannot open `path`
+        /// (connected over TCP, on another machine); empty: open `path`.
+        library: Vec<u8>,
         base: u64,
         redirects: Vec<Redirect>,
         /// Runtime address of the app's `IPBP_HOOK_TABLE_V1` (the `ipbp`
@@ -207,6 +210,7 @@ impl Message {
                 patch_id,
                 build_id,
                 path,
+                library,
                 base,
                 redirects,
                 hooks,
@@ -217,6 +221,7 @@ impl Message {
                 out.u32(*patch_id);
                 out.bytes(build_id);
                 out.bytes(path.as_bytes());
+                out.bytes(library);
                 out.u64(*base);
                 out.u32(clamp_len(redirects.len()));
                 for redirect in redirects.iter().take(clamp_len(redirects.len()) as usize) {
@@ -305,6 +310,7 @@ impl Message {
                 let patch_id = input.u32("load-patch.patch_id")?;
                 let build_id = input.bytes("load-patch.build_id")?.to_vec();
                 let path = input.string("load-patch.path")?;
+                let library = input.bytes("load-patch.library")?.to_vec();
                 let base = input.u64("load-patch.base")?;
                 let count = input.u32("load-patch.redirect_count")? as usize;
                 // Check the count against what is left before allocating, so
@@ -330,6 +336,7 @@ impl Message {
                     patch_id,
                     build_id,
                     path,
+                    library,
                     base,
                     redirects,
                     hooks,

@@ -239,6 +239,7 @@ fn random_message(rng: &mut Rng) -> Message {
             patch_id: rng.next() as u32,
             build_id: blob(rng),
             path: text(rng),
+            library: blob(rng),
             base: rng.next(),
             redirects: (0..rng.below(5))
                 .map(|_| Redirect {

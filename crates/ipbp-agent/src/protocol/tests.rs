@@ -54,6 +54,7 @@ fn golden_load_patch() {
             patch_id: 7,
             build_id: build_id(),
             path: "/tmp/ipbp-x/patch-7.so".into(),
+            library: b"\x7fELF".to_vec(),
             base: 0x5555_5155_4000,
             redirects: vec![
                 Redirect {
@@ -276,6 +277,7 @@ fn a_huge_redirect_count_is_refused_without_allocating() {
     payload.extend_from_slice(&1u32.to_le_bytes()); // patch_id
     payload.extend_from_slice(&0u32.to_le_bytes()); // build_id
     payload.extend_from_slice(&0u32.to_le_bytes()); // path
+    payload.extend_from_slice(&0u32.to_le_bytes()); // library
     payload.extend_from_slice(&0u64.to_le_bytes()); // base
     payload.extend_from_slice(&u32::MAX.to_le_bytes()); // redirect_count
     let error = Message::decode(&payload).unwrap_err();
@@ -353,6 +355,7 @@ fn load_patch_with(tls_fixups: Vec<TlsFixup>) -> Vec<u8> {
         patch_id: 1,
         build_id: build_id(),
         path: String::new(),
+        library: Vec::new(),
         base: 0,
         redirects: Vec::new(),
         hooks: 0,
