@@ -100,17 +100,17 @@ pub fn code_segment_protection(address: u64, len: u64) -> Option<libc::c_int> {
     let mut found = None;
     for_each_object(|object| {
         for phdr in program_headers(object) {
-            if phdr.p_type != libc::PT_LOAD || phdr.p_flags & libc::PF_X == 0 {
+            if phdr.p_type != libc::PT_LOAD || phdr.p_flags & PF_X == 0 {
                 continue;
             }
             let start = object.dlpi_addr.wrapping_add(phdr.p_vaddr);
             let end = start.saturating_add(phdr.p_memsz);
             if address >= start && address.saturating_add(len) <= end {
                 let mut prot = libc::PROT_EXEC;
-                if phdr.p_flags & libc::PF_R != 0 {
+                if phdr.p_flags & PF_R != 0 {
                     prot |= libc::PROT_READ;
                 }
-                if phdr.p_flags & libc::PF_W != 0 {
+                if phdr.p_flags & PF_W != 0 {
                     prot |= libc::PROT_WRITE;
                 }
                 found = Some(prot);
@@ -128,7 +128,7 @@ pub fn is_readable(address: u64, len: u64) -> bool {
     let mut found = false;
     for_each_object(|object| {
         for phdr in program_headers(object) {
-            if phdr.p_type != libc::PT_LOAD || phdr.p_flags & libc::PF_R == 0 {
+            if phdr.p_type != libc::PT_LOAD || phdr.p_flags & PF_R == 0 {
                 continue;
             }
             let start = object.dlpi_addr.wrapping_add(phdr.p_vaddr);
@@ -151,6 +151,30 @@ pub fn page_size() -> u64 {
     } else {
         4096
     }
+}
+
+/// Segment permission flags (`p_flags`), from the ELF specification: the
+/// `libc` crate does not define them for Android.
+pub(crate) const PF_X: u32 = 1;
+pub(crate) const PF_W: u32 = 2;
+pub(crate) const PF_R: u32 = 4;
+
+/// The loaded object the loader knows by `name` (the path it was opened by).
+pub(crate) fn find_object<T>(
+    name: &str,
+    mut read: impl FnMut(&libc::dl_phdr_info) -> T,
+) -> Option<T> {
+    let mut found = None;
+    for_each_object(|object| {
+        // SAFETY: dlpi_name is NULL or a NUL-terminated string owned by the loader.
+        let named = !object.dlpi_name.is_null()
+            && unsafe { std::ffi::CStr::from_ptr(object.dlpi_name) }.to_bytes() == name.as_bytes();
+        if named {
+            found = Some(read(object));
+        }
+        !named
+    });
+    found
 }
 
 pub(crate) fn program_headers(object: &libc::dl_phdr_info) -> &[libc::Elf64_Phdr] {

@@ -9,11 +9,12 @@
 //! Linux on x86_64 and aarch64 (the architecture-specific parts are in
 //! `arch`).
 
+// Android (bionic) is checked to build, not run: nothing here runs its binaries.
 #[cfg(not(all(
-    target_os = "linux",
+    any(target_os = "linux", target_os = "android"),
     any(target_arch = "x86_64", target_arch = "aarch64")
 )))]
-compile_error!("the ipbp agent supports Linux on x86_64 and aarch64 only for now");
+compile_error!("the ipbp agent supports Linux (and Android) on x86_64 and aarch64 only for now");
 
 mod app_hooks;
 mod arch;

@@ -96,9 +96,9 @@ pub fn load_patch(
                 handle,
             });
         }
-        check_mapped_at(handle, &path, request.base)?;
+        check_mapped_at(&path, request.base)?;
         // Before any redirect: no thread runs the patch's code yet.
-        apply_tls_fixups(handle, request.tls_fixups)?;
+        apply_tls_fixups(&path, request.tls_fixups)?;
         load_us = started.elapsed().as_micros() as u64;
 
         if let Some(hooks) = &hooks {
@@ -239,7 +239,7 @@ fn open_library(path: &str) -> Result<*mut c_void, String> {
 /// link time for one placement, so it is only correct at exactly that
 /// address. `base` is where its first byte must be mapped; `dladdr` tells
 /// which object really starts there.
-fn check_mapped_at(handle: *mut c_void, path: &str, base: u64) -> Result<(), String> {
+fn check_mapped_at(path: &str, base: u64) -> Result<(), String> {
     // SAFETY: Dl_info is plain data that dladdr fills in; an all-zero value
     // is a valid "nothing found" state.
     let mut info: libc::Dl_info = unsafe { std::mem::zeroed() };
@@ -254,39 +254,13 @@ fn check_mapped_at(handle: *mut c_void, path: &str, base: u64) -> Result<(), Str
     }
     Err(format!(
         "patch was mapped at a different address (bias 0x{:x}): it belongs at 0x{base:x}, which is probably in use in this process",
-        load_bias(handle).unwrap_or(0)
+        load_bias(path).unwrap_or(0)
     ))
 }
 
 /// The load bias of a loaded library, for error messages.
-fn load_bias(handle: *mut c_void) -> Option<u64> {
-    let mut map: *mut LinkMap = std::ptr::null_mut();
-    // SAFETY: RTLD_DI_LINKMAP stores a `struct link_map *` into `map`;
-    // `handle` is a live handle from dlopen.
-    let status = unsafe {
-        libc::dlinfo(
-            handle,
-            libc::RTLD_DI_LINKMAP,
-            (&mut map as *mut *mut LinkMap).cast(),
-        )
-    };
-    // SAFETY: on success `map` points to the loader's link_map for the
-    // patch, which lives as long as the patch (never unloaded).
-    match unsafe { map.as_ref() } {
-        Some(map) if status == 0 => Some(map.l_addr),
-        _ => None,
-    }
-}
-
-/// The head of glibc's `struct link_map` (from <link.h>); only `l_addr`,
-/// the load bias, is read.
-#[repr(C)]
-struct LinkMap {
-    l_addr: u64,
-    l_name: *const libc::c_char,
-    l_ld: *const c_void,
-    l_next: *const LinkMap,
-    l_prev: *const LinkMap,
+fn load_bias(path: &str) -> Option<u64> {
+    crate::image::find_object(path, |object| object.dlpi_addr)
 }
 
 fn last_dl_error() -> Option<String> {

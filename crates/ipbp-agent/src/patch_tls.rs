@@ -27,11 +27,11 @@ extern "C" {
 }
 
 /// Writes every fixup of a just loaded patch, or none.
-pub fn apply_tls_fixups(handle: *mut c_void, fixups: &[TlsFixup]) -> Result<(), String> {
+pub fn apply_tls_fixups(path: &str, fixups: &[TlsFixup]) -> Result<(), String> {
     if fixups.is_empty() {
         return Ok(());
     }
-    let block_offset = static_block_offset(handle)?;
+    let block_offset = static_block_offset(path)?;
     let edits = fixups
         .iter()
         .map(|fixup| {
@@ -55,17 +55,10 @@ pub fn apply_tls_fixups(handle: *mut c_void, fixups: &[TlsFixup]) -> Result<(), 
 
 /// Where the patch's TLS block is, relative to the thread pointer: the same
 /// in every thread, since the block is static.
-fn static_block_offset(handle: *mut c_void) -> Result<i64, String> {
-    let mut module: usize = 0;
-    // SAFETY: RTLD_DI_TLS_MODID stores a size_t; `handle` is live.
-    let status = unsafe {
-        libc::dlinfo(
-            handle,
-            libc::RTLD_DI_TLS_MODID,
-            (&mut module as *mut usize).cast(),
-        )
-    };
-    if status != 0 || module == 0 {
+fn static_block_offset(path: &str) -> Result<i64, String> {
+    // The loader's module id for the patch's TLS block (0: it has none).
+    let module = crate::image::find_object(path, |object| object.dlpi_tls_modid).unwrap_or(0);
+    if module == 0 {
         return Err(
             "the patch addresses thread-locals of its own, but the loader gave it no TLS module"
                 .to_owned(),

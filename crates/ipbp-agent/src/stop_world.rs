@@ -533,6 +533,19 @@ fn install_handler() -> Result<libc::c_int, String> {
     Ok(signal)
 }
 
+/// This thread's `errno`, which glibc and bionic name differently.
+fn errno_slot() -> *mut libc::c_int {
+    // SAFETY: both return the calling thread's errno slot, valid for its life.
+    #[cfg(target_os = "android")]
+    unsafe {
+        libc::__errno()
+    }
+    #[cfg(not(target_os = "android"))]
+    unsafe {
+        libc::__errno_location()
+    }
+}
+
 /// The signal handler. Async-signal-safe: atomics, raw syscalls and the
 /// stack walk (`unwind`: no allocation, no locks, checked reads) only, no
 /// panics; errno is preserved for the interrupted code.
@@ -541,8 +554,7 @@ extern "C" fn park_this_thread(
     _info: *mut libc::siginfo_t,
     context: *mut libc::c_void,
 ) {
-    // SAFETY: __errno_location returns this thread's errno slot.
-    let errno = unsafe { libc::__errno_location() };
+    let errno = errno_slot();
     // SAFETY: see above; reading and restoring an int.
     let saved_errno = unsafe { *errno };
 

@@ -215,13 +215,13 @@ fn loaded_segments() -> Vec<LoadedSegment> {
             .find(|phdr| phdr.p_type == libc::PT_GNU_EH_FRAME)
             .map_or(0, |phdr| object.dlpi_addr.wrapping_add(phdr.p_vaddr));
         for phdr in headers {
-            if phdr.p_type == libc::PT_LOAD && phdr.p_flags & libc::PF_R != 0 {
+            if phdr.p_type == libc::PT_LOAD && phdr.p_flags & crate::image::PF_R != 0 {
                 let start = object.dlpi_addr.wrapping_add(phdr.p_vaddr);
                 segments.push(LoadedSegment {
                     start,
                     end: start.saturating_add(phdr.p_memsz),
                     eh_frame_hdr,
-                    executable: phdr.p_flags & libc::PF_X != 0,
+                    executable: phdr.p_flags & crate::image::PF_X != 0,
                 });
             }
         }
