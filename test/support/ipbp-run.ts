@@ -165,10 +165,11 @@ export class IpbpRun {
     return undefined;
   }
 
-  async waitForEvent(matches: (event: Event) => boolean, timeoutMs = 60_000): Promise<Event> {
+  /** The first event matching, among events from index `from` on. */
+  async waitForEvent(matches: (event: Event) => boolean, timeoutMs = 60_000, from = 0): Promise<Event> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const found = (await this.events()).find(matches);
+      const found = (await this.events()).slice(from).find(matches);
       if (found) return found;
       if (Date.now() > deadline) throw new Error(`timed out waiting for an event\n--- events:\n${JSON.stringify(await this.events())}\n--- stderr:\n${this.stderr.slice(-4000)}`);
       if (this.exited) throw new Error(`ipbp exited (${this.exitCode}) while waiting for an event\n--- stderr:\n${this.stderr.slice(-4000)}`);
