@@ -43,17 +43,25 @@ export interface Redirect {
  * An immediate of the patch's code that holds a thread-pointer offset
  * (local-exec access) of one of the patch's own thread-locals: only known
  * once the loader placed the patch's TLS block. The agent writes `value`
- * plus that block's offset from the thread pointer, over `width` bytes.
+ * plus that block's offset from the thread pointer, in the `form` the
+ * instruction takes it.
  */
 export interface TlsFixup {
   readonly address: bigint;
   /** The variable's offset in the patch's TLS block plus the relocation's addend (two's complement). */
   readonly value: bigint;
-  readonly width: 4 | 8;
+  readonly form: TlsFixupForm;
 }
 
-/** On the wire, a fixup's width is one byte, 4 or 8. */
-const TLS_FIXUP_WIDTHS = [4, 8] as const;
+/**
+ * How a fixup's offset is written: over 4 or 8 bytes (x86_64), or as the
+ * 12-bit immediate of an aarch64 `add`, of bits 0–11 or 12–23 (local exec
+ * splits the offset over two adds). On the wire, one byte: 4, 8, 12 or 24.
+ */
+export type TlsFixupForm = 'u32' | 'u64' | 'add-lo12' | 'add-hi12';
+
+const TLS_FIXUP_FORM_CODES: Readonly<Record<TlsFixupForm, number>> = { u32: 4, u64: 8, 'add-lo12': 12, 'add-hi12': 24 };
+const TLS_FIXUP_FORM_OF = new Map(Object.entries(TLS_FIXUP_FORM_CODES).map(([form, code]) => [code, form as TlsFixupForm]));
 
 /** CLI -> agent. */
 export interface LoadPatchMessage {
@@ -218,8 +226,9 @@ export function encodeMessage(message: Message): Buffer {
       for (const fixup of message.tlsFixups) {
         out.u64('load-patch.tls_fixup.address', fixup.address);
         out.u64('load-patch.tls_fixup.value', fixup.value);
-        if (!TLS_FIXUP_WIDTHS.includes(fixup.width)) throw new ProtocolError(`load-patch.tls_fixup.width: ${String(fixup.width)} is not 4 or 8`);
-        out.u8('load-patch.tls_fixup.width', fixup.width);
+        const code = TLS_FIXUP_FORM_CODES[fixup.form];
+        if (code === undefined) throw new ProtocolError(`load-patch.tls_fixup.form: ${String(fixup.form)} is not a fixup form`);
+        out.u8('load-patch.tls_fixup.form', code);
       }
       break;
     case 'patch-result':
@@ -327,7 +336,7 @@ function decodeFields(input: WireReader, tag: number): Message {
   }
 }
 
-/** The fewest bytes one TLS fixup takes on the wire: address, value, width. */
+/** The fewest bytes one TLS fixup takes on the wire: address, value, form. */
 const TLS_FIXUP_BYTES = 8 + 8 + 1;
 
 function decodeTlsFixups(input: WireReader): TlsFixup[] {
@@ -337,8 +346,8 @@ function decodeTlsFixups(input: WireReader): TlsFixup[] {
   for (let i = 0; i < count; i++) {
     const address = input.u64('load-patch.tls_fixup.address');
     const value = input.u64('load-patch.tls_fixup.value');
-    const width = input.u8In('load-patch.tls_fixup.width', TLS_FIXUP_WIDTHS);
-    fixups.push({ address, value, width });
+    const form = TLS_FIXUP_FORM_OF.get(input.u8In('load-patch.tls_fixup.form', [...TLS_FIXUP_FORM_OF.keys()]))!;
+    fixups.push({ address, value, form });
   }
   return fixups;
 }

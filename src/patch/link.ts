@@ -4,7 +4,7 @@ import { promisify } from 'node:util';
 import { UserError } from '../errors/user-error.js';
 import { type ElfImage, readElfImage } from '../object/elf/image.js';
 import type { Target } from '../targets/target.js';
-import type { TlsFixup } from '../deliver/protocol.js';
+import type { TlsFixup, TlsFixupForm } from '../deliver/protocol.js';
 import type { PatchSymbol } from './live-symbols.js';
 import { TLS_FIXUP_PREFIX, TLS_VARIABLE_PREFIX } from './patch-object.js';
 import { findRustLld } from './toolchain.js';
@@ -94,10 +94,10 @@ export function tlsFixupsOf(image: ElfImage): TlsFixup[] {
   const fixups: TlsFixup[] = [];
   for (const [name, site] of image.symbols) {
     if (!name.startsWith(TLS_FIXUP_PREFIX)) continue;
-    const match = /^(4|8)\.(\d+)\.(-?\d+)\.\d+$/.exec(name.slice(TLS_FIXUP_PREFIX.length));
+    const match = /^(u32|u64|add-lo12|add-hi12)\.(\d+)\.(-?\d+)\.\d+$/.exec(name.slice(TLS_FIXUP_PREFIX.length));
     const variable = match ? image.symbols.get(`${TLS_VARIABLE_PREFIX}${match[2]}`) : undefined;
     if (!match || variable?.kind !== 'tls') throw new Error(`${image.path}: malformed thread-local fixup ${name}`);
-    fixups.push({ address: site.address + PATCH_LOAD_BIAS, value: BigInt.asUintN(64, variable.address + BigInt(match[3]!)), width: match[1] === '4' ? 4 : 8 });
+    fixups.push({ address: site.address + PATCH_LOAD_BIAS, value: BigInt.asUintN(64, variable.address + BigInt(match[3]!)), form: match[1] as TlsFixupForm });
   }
   if (fixups.length > 0 && !image.staticTls) throw new Error(`${image.path}: the patch has thread-locals of its own but was not linked for static TLS (no DF_STATIC_TLS)`);
   return fixups;

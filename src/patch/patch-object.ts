@@ -151,14 +151,15 @@ class PatchThreadLocals {
   }
 
   access(section: OutputSection, offset: number, relocation: Relocation, { symbol, addend }: { symbol: OutputSymbol; addend: bigint }): void {
-    const width = this.target.patchObject.localExecRelocations.get(relocation.raw.typeName);
-    if (width === undefined) {
+    const form = this.target.patchObject.localExecRelocations.get(relocation.raw.typeName);
+    if (form === undefined) {
       section.relocations.push({ offset, type: relocation.raw.type, symbol, addend });
       return;
     }
-    writeValue(section.data, offset, width, 0n);
+    if (form === 'u32' || form === 'u64') writeValue(section.data, offset, form === 'u32' ? 4 : 8, 0n);
+    else writeAddImmediate(section.data, offset, 0n);
     const variable = this.aliasOf(symbol);
-    this.symbols.push({ name: `${TLS_FIXUP_PREFIX}${width}.${variable.name.slice(TLS_VARIABLE_PREFIX.length)}.${addend}.${this.marks++}`, binding: 'local', visibility: 'default', type: 'notype', section, value: offset, size: 0 });
+    this.symbols.push({ name: `${TLS_FIXUP_PREFIX}${form}.${variable.name.slice(TLS_VARIABLE_PREFIX.length)}.${addend}.${this.marks++}`, binding: 'local', visibility: 'default', type: 'notype', section, value: offset, size: 0 });
   }
 
   /** The synthetic initial-exec reference, when the patch has thread-locals of its own. */
@@ -173,7 +174,7 @@ class PatchThreadLocals {
       flags: SHF_ALLOC | SHF_EXECINSTR,
       alignment: 16,
       data: Uint8Array.from(reference.code),
-      relocations: [{ offset: reference.offset, type: reference.type, symbol: variable, addend: reference.addend }],
+      relocations: reference.relocations.map(({ offset, type, addend }) => ({ offset, type, symbol: variable, addend })),
     });
   }
 

@@ -10,7 +10,7 @@ import type { LibraryIndex } from './library-index.js';
 import type { LiveSymbols } from './live-symbols.js';
 import { isModuleBase, type TlsTemplate } from './thread-locals.js';
 
-/** How patch code may reach a thread-local new in the edit (`patch-object.ts`); TLS descriptors are not supported. */
+/** How patch code may reach a thread-local new in the edit (`patch-object.ts`); TLS descriptors only on aarch64, where the patch's loader resolves them. */
 const NEW_THREAD_LOCAL_ACCESSES: ReadonlySet<string> = new Set([
   'R_X86_64_TPOFF32',
   'R_X86_64_TPOFF64',
@@ -19,6 +19,15 @@ const NEW_THREAD_LOCAL_ACCESSES: ReadonlySet<string> = new Set([
   'R_X86_64_TLSLD',
   'R_X86_64_DTPOFF32',
   'R_X86_64_DTPOFF64',
+  'R_AARCH64_TLSLE_ADD_TPREL_HI12',
+  'R_AARCH64_TLSLE_ADD_TPREL_LO12',
+  'R_AARCH64_TLSLE_ADD_TPREL_LO12_NC',
+  'R_AARCH64_TLSIE_ADR_GOTTPREL_PAGE21',
+  'R_AARCH64_TLSIE_LD64_GOTTPREL_LO12_NC',
+  'R_AARCH64_TLSDESC_ADR_PAGE21',
+  'R_AARCH64_TLSDESC_LD64_LO12',
+  'R_AARCH64_TLSDESC_ADD_LO12',
+  'R_AARCH64_TLSDESC_CALL',
 ]);
 
 function isThreadLocalData(atom: Atom): boolean {

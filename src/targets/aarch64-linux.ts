@@ -3,6 +3,8 @@ import type { Target } from './target.js';
 const EM_AARCH64 = 183;
 /** aarch64 has no section type of its own for `.eh_frame`: it is plain `SHT_PROGBITS`. */
 const SHT_PROGBITS = 1;
+const R_AARCH64_TLSIE_ADR_GOTTPREL_PAGE21 = 541;
+const R_AARCH64_TLSIE_LD64_GOTTPREL_LO12_NC = 542;
 
 /**
  * Linux on aarch64 with glibc, here under qemu-user. Code reaches data
@@ -18,9 +20,20 @@ export const AARCH64_LINUX: Target = {
   patchObject: {
     machine: EM_AARCH64,
     unwindSectionType: SHT_PROGBITS,
-    // A thread-pointer offset is split over the immediates of two ADDs (TLSLE_ADD_TPREL_HI12 and LO12): a
-    // patch's own thread-locals would need the agent to rewrite instructions, which it does not do yet.
-    localExecRelocations: new Map(),
+    // `adrp x0, :gottprel:v; ldr x0, [x0, :gottprel_lo12:v]; ret`.
+    staticTlsReference: {
+      code: Uint8Array.of(0x00, 0x00, 0x00, 0x90, 0x00, 0x00, 0x40, 0xf9, 0xc0, 0x03, 0x5f, 0xd6),
+      relocations: [
+        { offset: 0, type: R_AARCH64_TLSIE_ADR_GOTTPREL_PAGE21, addend: 0n },
+        { offset: 4, type: R_AARCH64_TLSIE_LD64_GOTTPREL_LO12_NC, addend: 0n },
+      ],
+    },
+    // Local exec splits the thread-pointer offset over the immediates of two adds.
+    localExecRelocations: new Map([
+      ['R_AARCH64_TLSLE_ADD_TPREL_HI12', 'add-hi12'],
+      ['R_AARCH64_TLSLE_ADD_TPREL_LO12', 'add-lo12'],
+      ['R_AARCH64_TLSLE_ADD_TPREL_LO12_NC', 'add-lo12'],
+    ]),
   },
   callRelocations: new Set(['R_AARCH64_CALL26', 'R_AARCH64_JUMP26']),
   // A call through the GOT is `adrp; ldr x16; br x16`: the relocated instructions are loads, and which

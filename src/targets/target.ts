@@ -1,3 +1,4 @@
+import type { TlsFixupForm } from '../deliver/protocol.js';
 import type { Architecture, ObjectFormat } from '../object/model.js';
 
 /**
@@ -26,17 +27,16 @@ export interface Target {
      */
     readonly staticTlsReference?: {
       readonly code: Uint8Array;
-      /** Where the relocation applies in `code`, its type and addend. */
-      readonly offset: number;
-      readonly type: number;
-      readonly addend: bigint;
+      /** Where each relocation applies in `code`, its type and addend. */
+      readonly relocations: readonly { readonly offset: number; readonly type: number; readonly addend: bigint }[];
     };
     /**
      * Relocations of a thread-pointer offset (local-exec) that the patch's
      * linker cannot resolve in a shared library: against the patch's own
-     * thread-locals, the agent writes them after loading. Name -> width.
+     * thread-locals, the agent writes them after loading. Name -> the form
+     * the instruction takes the offset in.
      */
-    readonly localExecRelocations: ReadonlyMap<string, 4 | 8>;
+    readonly localExecRelocations: ReadonlyMap<string, TlsFixupForm>;
   };
   /** Relocation types of direct calls and tail jumps: they reach a function without taking its address. */
   readonly callRelocations: ReadonlySet<string>;

@@ -16,10 +16,10 @@ export const X86_64_LINUX: Target = {
     machine: EM_X86_64,
     unwindSectionType: SHT_X86_64_UNWIND,
     // `mov x@gottpoff(%rip), %rax; ret`: R_X86_64_GOTTPOFF over the displacement.
-    staticTlsReference: { code: Uint8Array.of(0x48, 0x8b, 0x05, 0, 0, 0, 0, 0xc3), offset: 3, type: R_X86_64_GOTTPOFF, addend: -4n },
+    staticTlsReference: { code: Uint8Array.of(0x48, 0x8b, 0x05, 0, 0, 0, 0, 0xc3), relocations: [{ offset: 3, type: R_X86_64_GOTTPOFF, addend: -4n }] },
     localExecRelocations: new Map([
-      ['R_X86_64_TPOFF32', 4],
-      ['R_X86_64_TPOFF64', 8],
+      ['R_X86_64_TPOFF32', 'u32'],
+      ['R_X86_64_TPOFF64', 'u64'],
     ]),
   },
   callRelocations: new Set(['R_X86_64_PLT32']),

@@ -50,8 +50,8 @@ const golden: ReadonlyArray<readonly [string, Message]> = [
       hooks: 0x5555_5558_1230n,
       migrations: 'app::Counter\napp::Shape',
       tlsFixups: [
-        { address: 0x5555_5155_5013n, value: 0x10n, width: 4 },
-        { address: 0x5555_5155_6000n, value: 0xffff_ffff_ffff_fff8n, width: 8 },
+        { address: 0x5555_5155_5013n, value: 0x10n, form: 'u32' },
+        { address: 0x5555_5155_6000n, value: 0xffff_ffff_ffff_fff8n, form: 'u64' },
       ],
     },
   ],
@@ -187,15 +187,15 @@ describe('decodeMessage', () => {
     assertThrowsProtocolError(() => decodeMessage(payload), /4294967295 redirects need/);
   });
 
-  it('refuses a TLS fixup count larger than the payload, and a width other than 4 or 8, as the Rust decoder words them', () => {
+  it('refuses a TLS fixup count larger than the payload, and an unknown form, as the Rust decoder words them', () => {
     const head = encodeMessage({ type: 'load-patch', patchId: 1, buildId, path: '', library: new Uint8Array(), base: 0n, redirects: [], hooks: 0n, migrations: '', tlsFixups: [] });
     const countAt = head.length - 4;
     const counted = Buffer.from(head);
     counted.writeUInt32LE(0xffff_ffff, countAt);
     assertThrowsProtocolError(() => decodeMessage(counted), new RegExp(`^load-patch\\.tls_fixups at offset ${head.length}: 4294967295 TLS fixups need 73014444015 bytes$`));
-    const one = encodeMessage({ type: 'load-patch', patchId: 1, buildId, path: '', library: new Uint8Array(), base: 0n, redirects: [], hooks: 0n, migrations: '', tlsFixups: [{ address: 1n, value: 2n, width: 8 }] });
+    const one = encodeMessage({ type: 'load-patch', patchId: 1, buildId, path: '', library: new Uint8Array(), base: 0n, redirects: [], hooks: 0n, migrations: '', tlsFixups: [{ address: 1n, value: 2n, form: 'u64' }] });
     one[one.length - 1] = 2;
-    assertThrowsProtocolError(() => decodeMessage(one), new RegExp(`^load-patch\\.tls_fixup\\.width at offset ${one.length - 1}: expected 4 or 8, got 2$`));
+    assertThrowsProtocolError(() => decodeMessage(one), new RegExp(`^load-patch\\.tls_fixup\\.form at offset ${one.length - 1}: expected 4, 8, 12 or 24, got 2$`));
   });
 });
 
@@ -216,8 +216,8 @@ describe('encodeMessage', () => {
       /base: 18446744073709551616 is not a u64/,
     );
     assertThrowsProtocolError(
-      () => encodeMessage({ type: 'load-patch', patchId: 1, buildId, path: '', library: new Uint8Array(), base: 0n, redirects: [], hooks: 0n, migrations: '', tlsFixups: [{ address: 0n, value: 0n, width: 2 as 4 }] }),
-      /tls_fixup\.width: 2 is not 4 or 8/,
+      () => encodeMessage({ type: 'load-patch', patchId: 1, buildId, path: '', library: new Uint8Array(), base: 0n, redirects: [], hooks: 0n, migrations: '', tlsFixups: [{ address: 0n, value: 0n, form: 'u16' as 'u32' }] }),
+      /tls_fixup\.form: u16 is not a fixup form/,
     );
   });
 });
@@ -282,7 +282,7 @@ const anyMessage: fc.Arbitrary<Message> = fc.oneof(
     redirects: fc.array(fc.record({ from: u64, to: u64 }), { maxLength: 8 }),
     hooks: u64,
     migrations: text,
-    tlsFixups: fc.array(fc.record({ address: u64, value: u64, width: fc.constantFrom(4 as const, 8 as const) }), { maxLength: 4 }),
+    tlsFixups: fc.array(fc.record({ address: u64, value: u64, form: fc.constantFrom('u32' as const, 'u64' as const, 'add-lo12' as const, 'add-hi12' as const) }), { maxLength: 4 }),
   }),
   fc.record({
     type: fc.constant('patch-result' as const),

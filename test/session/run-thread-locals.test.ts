@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { IpbpRun } from '../support/ipbp-run.js';
-import { AARCH64_UNDER_QEMU, HOST, TEST_TARGETS } from '../support/targets.js';
+import { TEST_TARGETS } from '../support/targets.js';
 
 const LINE = /^pid=(\d+) thread=([ab]) eager=(\d+) lazy=(\d+) rounds=(\d+) library=(\d+)$/;
 
@@ -95,52 +95,17 @@ const NEW_THREAD_LOCALS: readonly [string, string] = [
 ];
 
 /**
- * On aarch64 a patch cannot bring thread-locals of its own yet (their
- * local-exec offsets are split over two `add` immediates, which the agent
- * does not rewrite): the edit restarts the app, saying why, and the next
- * edit of the same code, whose thread-locals the program now has, patches.
- */
-describe(`thread-locals new in an edit (examples/thread-locals, ${AARCH64_UNDER_QEMU.name})`, () => {
-  let session: IpbpRun;
-  let first: number;
-
-  before(async () => {
-    session = await IpbpRun.start('thread-locals', AARCH64_UNDER_QEMU.args, AARCH64_UNDER_QEMU.env);
-    first = await session.untilRunning(/^pid=\d+ thread=[ab] eager=0 lazy=0 rounds=\d+ library=\d+$/);
-  });
-  after(async () => session.remove());
-
-  test('the edit restarts the app, naming the new thread-local and how it is reached', async () => {
-    await session.edit('src/main.rs', ...NEW_THREAD_LOCALS);
-    const restart = await session.waitForEvent((event) => event.event === 'patched' || event.event === 'restart' || event.event === 'patch-failed', 180_000);
-    assert.equal(restart.event, 'restart', JSON.stringify(restart));
-    assert.match(JSON.stringify(restart), /new thread-local `[^`]*EAGER[^`]*` through R_AARCH64_TLSLE_ADD_TPREL_HI12, which patches do not support/);
-    const pid = (await session.waitForEvent((event) => event.event === 'ready' && event.pid !== first)).pid as number;
-    await session.waitForLine(new RegExp(`^pid=${pid} thread=a eager=105 lazy=1005 `), 0, 60_000);
-  });
-
-  test('the next edit of that code patches the restarted app', async () => {
-    const from = session.stdout.length;
-    const seen = (await session.events()).length;
-    await session.edit('src/main.rs', '    EAGER.set(EAGER.get() + 1);', '    EAGER.set(EAGER.get() + 2);');
-    const outcome = await session.waitForEvent((event) => event.event === 'restart' || event.event === 'patch-failed' || event.event === 'patched', 180_000, seen);
-    assert.equal(outcome.event, 'patched', JSON.stringify(outcome));
-    for (const thread of ['a', 'b']) await changeOf(session, from, thread, 'eager', 2);
-  });
-});
-
-/**
  * examples/thread-locals: two threads call `count()` in a loop. An edit makes
  * `count` use two thread-locals new in the edit, one `const`-initialized and
  * one lazily initialized: the patch brings them in its own (static) TLS
  * block, which every thread already running gets a copy of.
  */
-describe(`thread-locals new in an edit (examples/thread-locals, ${HOST.name})`, () => {
+for (const target of TEST_TARGETS) describe(`thread-locals new in an edit (examples/thread-locals, ${target.name})`, () => {
   let session: IpbpRun;
   let pid: number;
 
   before(async () => {
-    session = await IpbpRun.start('thread-locals');
+    session = await IpbpRun.start('thread-locals', target.args, target.env);
     pid = await session.untilRunning(/^pid=\d+ thread=[ab] eager=0 lazy=0 rounds=\d+ library=\d+$/);
   });
   after(async () => session.remove());

@@ -38,22 +38,32 @@ pub struct Redirect {
     pub to: u64,
 }
 
-/// The fewest bytes one [`TlsFixup`] takes: address, value, width.
+/// The fewest bytes one [`TlsFixup`] takes: address, value, form.
 const TLS_FIXUP_BYTES: usize = 8 + 8 + 1;
 
 /// An immediate of the patch's code holding a thread-pointer offset
 /// (local-exec access) of one of the patch's own thread-locals, known only
 /// once the loader placed the patch's TLS block: the agent writes `value`
-/// plus that block's offset from the thread pointer over `width` bytes.
+/// plus that block's offset from the thread pointer, in the `form` the
+/// instruction takes it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TlsFixup {
     pub address: u64,
     /// The variable's offset in the patch's TLS block plus the relocation's
     /// addend, two's complement.
     pub value: u64,
-    /// 4 or 8.
-    pub width: u8,
+    /// One of the `FIXUP_*` forms.
+    pub form: u8,
 }
+
+/// The offset over 4 bytes (x86_64 `TPOFF32`).
+pub const FIXUP_U32: u8 = 4;
+/// The offset over 8 bytes.
+pub const FIXUP_U64: u8 = 8;
+/// Bits 0–11 of the offset, as the immediate of an aarch64 `add` (`TLSLE_ADD_TPREL_LO12`).
+pub const FIXUP_ADD_LO12: u8 = 12;
+/// Bits 12–23 of the offset, as the immediate of an aarch64 `add …, lsl #12` (`TLSLE_ADD_TPREL_HI12`).
+pub const FIXUP_ADD_HI12: u8 = 24;
 
 /// How much of a stopped thread's stack the agent could walk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -234,7 +244,7 @@ impl Message {
                 for fixup in tls_fixups.iter().take(clamp_len(tls_fixups.len()) as usize) {
                     out.u64(fixup.address);
                     out.u64(fixup.value);
-                    out.u8(fixup.width);
+                    out.u8(fixup.form);
                 }
             }
             Message::PatchResult {
@@ -403,11 +413,11 @@ fn decode_tls_fixups(input: &mut Reader<'_>) -> Result<Vec<TlsFixup>, DecodeErro
     for _ in 0..count {
         let address = input.u64("load-patch.tls_fixup.address")?;
         let value = input.u64("load-patch.tls_fixup.value")?;
-        let width = input.tls_fixup_width("load-patch.tls_fixup.width")?;
+        let form = input.tls_fixup_form("load-patch.tls_fixup.form")?;
         fixups.push(TlsFixup {
             address,
             value,
-            width,
+            form,
         });
     }
     Ok(fixups)
@@ -563,13 +573,13 @@ impl<'a> Reader<'a> {
             })
     }
 
-    fn tls_fixup_width(&mut self, field: &str) -> Result<u8, DecodeError> {
+    fn tls_fixup_form(&mut self, field: &str) -> Result<u8, DecodeError> {
         // Like `bool`, the error points at the byte itself.
         let start = self.offset;
         match self.u8(field)? {
-            width @ (4 | 8) => Ok(width),
+            form @ (FIXUP_U32 | FIXUP_U64 | FIXUP_ADD_LO12 | FIXUP_ADD_HI12) => Ok(form),
             other => Err(DecodeError(format!(
-                "{field} at offset {start}: expected 4 or 8, got {other}"
+                "{field} at offset {start}: expected 4, 8, 12 or 24, got {other}"
             ))),
         }
     }

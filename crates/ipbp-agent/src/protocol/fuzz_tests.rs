@@ -253,7 +253,7 @@ fn random_message(rng: &mut Rng) -> Message {
                 .map(|_| TlsFixup {
                     address: rng.next(),
                     value: rng.next(),
-                    width: if rng.below(2) == 0 { 4 } else { 8 },
+                    form: [4, 8, 12, 24][rng.below(4)],
                 })
                 .collect(),
         },

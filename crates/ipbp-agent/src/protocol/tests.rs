@@ -72,12 +72,12 @@ fn golden_load_patch() {
                 TlsFixup {
                     address: 0x5555_5155_5013,
                     value: 0x10,
-                    width: 4,
+                    form: 4,
                 },
                 TlsFixup {
                     address: 0x5555_5155_6000,
                     value: 0xffff_ffff_ffff_fff8,
-                    width: 8,
+                    form: 8,
                 },
             ],
         },
@@ -366,7 +366,7 @@ fn load_patch_with(tls_fixups: Vec<TlsFixup>) -> Vec<u8> {
 }
 
 #[test]
-fn a_huge_tls_fixup_count_and_a_bad_width_are_refused_as_the_cli_words_them() {
+fn a_huge_tls_fixup_count_and_a_bad_form_are_refused_as_the_cli_words_them() {
     let mut payload = load_patch_with(Vec::new());
     let count_at = payload.len() - 4;
     payload[count_at..].copy_from_slice(&u32::MAX.to_le_bytes());
@@ -380,12 +380,12 @@ fn a_huge_tls_fixup_count_and_a_bad_width_are_refused_as_the_cli_words_them() {
     let mut payload = load_patch_with(vec![TlsFixup {
         address: 1,
         value: 2,
-        width: 8,
+        form: 8,
     }]);
-    let width_at = payload.len() - 1;
-    payload[width_at] = 2;
+    let form_at = payload.len() - 1;
+    payload[form_at] = 2;
     assert_eq!(
         Message::decode(&payload).unwrap_err().0,
-        format!("load-patch.tls_fixup.width at offset {width_at}: expected 4 or 8, got 2")
+        format!("load-patch.tls_fixup.form at offset {form_at}: expected 4, 8, 12 or 24, got 2")
     );
 }
