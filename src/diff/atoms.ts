@@ -1,5 +1,6 @@
 import type { ObjectFile, ObjectSymbol, Section } from '../object/model.js';
 import { isCompilerLocalName } from './compiler-local.js';
+import { withoutLlvmSuffix } from './demangle/index.js';
 
 /**
  * An atom is the unit the diff compares and the patch ships: the bytes one
@@ -230,13 +231,21 @@ function isAtomSection(section: Section): boolean {
   return section.kind !== 'metadata' && section.kind !== 'unwind';
 }
 
+/**
+ * A named atom is known by its name without ThinLTO's `.llvm.<hash>`: LLVM
+ * appends it to a function or static it promotes from local to global (one
+ * referenced from another codegen unit of the crate), with a digest of the
+ * module, so an edit anywhere in that codegen unit renames every promoted
+ * item of it, and every reference to them, without changing any code.
+ */
 function makeAtom(object: ObjectFile, section: Section, symbol: ObjectSymbol | undefined, name: string, offset: number, extent: number): Atom {
+  const anonymous = isCompilerLocalName(name, object.format);
   return {
     object,
     section,
     symbol,
-    name,
-    anonymous: isCompilerLocalName(name, object.format),
+    name: anonymous ? name : withoutLlvmSuffix(name),
+    anonymous,
     offset,
     extent,
     category: section.kind === 'code' ? 'function' : 'data',

@@ -1,5 +1,7 @@
 import type { ObjectFile, Relocation } from '../object/model.js';
 import { type Atom, type AtomIndex, atomAt } from './atoms.js';
+import { isCompilerLocalName } from './compiler-local.js';
+import { withoutLlvmSuffix } from './demangle/index.js';
 
 /** Where a relocation points, in terms that survive a rebuild. */
 export type ResolvedTarget =
@@ -32,10 +34,10 @@ export function resolveTarget(index: AtomIndex, object: ObjectFile, relocation: 
     // A compiler-local defined in another codegen unit: identified by content, like one defined here.
     const promoted = index.promoted.get(symbol.name);
     if (promoted) return { type: 'atom', atom: promoted, addend: relocation.addend };
-    return { type: 'external', name: symbol.name, addend: relocation.addend };
+    return { type: 'external', name: externalName(object, symbol.name), addend: relocation.addend };
   }
   const targetSection = object.sections[symbol.section];
-  if (!targetSection) return { type: 'external', name: symbol.name, addend: relocation.addend };
+  if (!targetSection) return { type: 'external', name: externalName(object, symbol.name), addend: relocation.addend };
   // A section symbol or an anonymous label: find the atom the reference lands in.
   const position = landingOffset(object, symbol.offset, relocation);
   const atom = atomAt(index, targetSection, position) ?? direct;
@@ -52,4 +54,9 @@ function landingOffset(object: ObjectFile, symbolOffset: number, relocation: Rel
   const bias = object.architecture === 'x86_64' && relocation.raw.pcRelative ? BigInt(relocation.width) : 0n;
   const landing = BigInt(symbolOffset) + relocation.addend + bias;
   return landing < 0n ? 0 : Number(landing);
+}
+
+/** A named symbol outside the atoms, known as atoms are: without ThinLTO's `.llvm.<hash>` (`makeAtom`). */
+function externalName(object: ObjectFile, name: string): string {
+  return isCompilerLocalName(name, object.format) ? name : withoutLlvmSuffix(name);
 }

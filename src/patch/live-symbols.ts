@@ -1,3 +1,4 @@
+import { withoutLlvmSuffix } from '../diff/demangle/index.js';
 import type { ElfImage } from '../object/elf/image.js';
 
 /** A symbol of the running process: where it lives now, and what kind it is. */
@@ -49,11 +50,19 @@ export class LiveSymbols {
       this.original.set(name, { address: symbol.address + loadBias, kind: symbol.kind, room: roomAfter(starts, symbol.address, symbol.size) });
     }
     for (const name of image.ambiguous) this.ambiguous.add(name);
+    // Patches name what ThinLTO promoted without its `.llvm.<hash>`, as the diff does (`makeAtom`).
+    for (const [name, symbol] of image.symbols) {
+      const known = withoutLlvmSuffix(name);
+      if (known === name) continue;
+      const taken = this.original.get(known);
+      if (!taken) this.original.set(known, { address: symbol.address + loadBias, kind: symbol.kind, room: roomAfter(starts, symbol.address, symbol.size) });
+      else if (taken.address !== symbol.address + loadBias) this.ambiguous.add(known);
+    }
     for (const [name, symbol] of image.symbols) {
       if (symbol.kind !== 'function') continue;
       const names = this.functionsAt.get(symbol.address);
-      if (names) names.push(name);
-      else this.functionsAt.set(symbol.address, [name]);
+      if (names) names.push(withoutLlvmSuffix(name));
+      else this.functionsAt.set(symbol.address, [withoutLlvmSuffix(name)]);
     }
     this.imports = image.imports;
   }

@@ -46,14 +46,16 @@ async function changeOf(session: IpbpRun, from: number, thread: string, key: 'ea
  * (general dynamic; a TLS descriptor on aarch64). The patch reaches each
  * thread's existing values. A release build: a debug build reaches them
  * through std's accessor functions, which the edits leave unchanged, where
- * an optimized one inlines the access into the edited function.
+ * an optimized one inlines the access into the edited function. Its codegen
+ * units are ThinLTO'd together, which renames what they promote at every
+ * edit: the edit must still be only the edited function's.
  */
 for (const target of TEST_TARGETS) describe(`thread-locals the program has (examples/thread-locals, ${target.name})`, () => {
   let session: IpbpRun;
   let pid: number;
 
   before(async () => {
-    session = await IpbpRun.start('thread-locals', ['--release', ...target.args], { CARGO_PROFILE_RELEASE_CODEGEN_UNITS: '1', ...target.env });
+    session = await IpbpRun.start('thread-locals', ['--release', ...target.args], target.env);
     pid = await session.untilRunning(/^pid=\d+ thread=[ab] eager=0 lazy=0 rounds=\d+ library=\d+$/);
   });
   after(async () => session.remove());
