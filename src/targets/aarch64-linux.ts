@@ -1,3 +1,4 @@
+import { ELF_PATCH_LINKER } from './elf-patch-linker.js';
 import type { Target } from './target.js';
 
 const EM_AARCH64 = 183;
@@ -41,10 +42,7 @@ export const AARCH64_LINUX: Target = {
   callsThroughGot: { relocations: new Set(), opcodes: [] },
   // `b imm26` when the copy lies within ±128 MiB (patches are placed so), else a 16-byte `ldr x16; br x16` veneer.
   redirect: { entryBytes: 4, encoding: 'b imm26' },
-  patchLinker: {
-    flavor: 'gnu',
-    flags: ['-shared', '-Bsymbolic', '--eh-frame-hdr', '-z', 'noexecstack', '--build-id'],
-  },
+  patchLinker: ELF_PATCH_LINKER,
   loader: 'dlopen',
   // ADRP reaches ±4 GiB. Calls beyond BL's ±128 MiB go through linker thunks and entry veneers, slower but correct.
   patchReach: 4n * 1024n * 1024n * 1024n,

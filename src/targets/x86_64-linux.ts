@@ -1,3 +1,4 @@
+import { ELF_PATCH_LINKER } from './elf-patch-linker.js';
 import type { Target } from './target.js';
 
 const EM_X86_64 = 62;
@@ -27,12 +28,7 @@ export const X86_64_LINUX: Target = {
   callsThroughGot: { relocations: new Set(['R_X86_64_GOTPCREL', 'R_X86_64_GOTPCRELX', 'R_X86_64_REX_GOTPCRELX']), opcodes: [[0xff, 0x15], [0xff, 0x25]] },
   // `jmp rel32`: the patch is linked within ±2 GiB of the program so the displacement fits.
   redirect: { entryBytes: 5, encoding: 'jmp rel32' },
-  patchLinker: {
-    flavor: 'gnu',
-    // -Bsymbolic: the patch's own references never go through the dynamic loader.
-    // --eh-frame-hdr: the unwinder finds the patch's frames through PT_GNU_EH_FRAME.
-    flags: ['-shared', '-Bsymbolic', '--eh-frame-hdr', '-z', 'noexecstack', '--build-id'],
-  },
+  patchLinker: ELF_PATCH_LINKER,
   loader: 'dlopen',
   // rel32 and RIP-relative data accesses: ±2 GiB.
   patchReach: 2n * 1024n * 1024n * 1024n,
