@@ -19,7 +19,7 @@ import { LiveSymbols, type PatchSymbol } from '../patch/live-symbols.js';
 import { buildPatchObject, loadedSizeOf } from '../patch/patch-object.js';
 import { planPatch } from '../patch/plan.js';
 import { judgeActiveFrames } from '../judge/active-frames.js';
-import { judgeEntryRoom } from '../judge/entry-room.js';
+import { farJumpsWithoutRoom, judgeEntryRoom } from '../judge/entry-room.js';
 import { judgeMergedFunctions } from '../judge/merged-functions.js';
 import { judgeEdit } from '../judge/judge-edit.js';
 import { vtablesOf } from '../judge/vtables.js';
@@ -498,8 +498,10 @@ export class Patcher {
     const linked = await linkPatch(this.target, patch.objectPath, join(this.sessionDir, `patch-${patch.id}-${state.pid}.so`), base, bindings);
     const redirects = patch.redirected.flatMap((name) => {
       const to = linked.symbols.get(name)?.address;
-      return to === undefined ? [] : state.live.entriesOf(name).map((from) => ({ from, to }));
+      return to === undefined ? [] : state.live.entriesOf(name).map((from) => ({ name, from, to }));
     });
+    const tooShort = farJumpsWithoutRoom(redirects, (name) => state.live.lookup(name)?.room, this.target);
+    if (tooShort.length > 0) throw new UnpatchableChange(tooShort);
     const linkMs = performance.now() - linkStart;
     const loadStart = performance.now();
     const result = await state.connection.loadPatch({
@@ -507,7 +509,7 @@ export class Patcher {
       buildId: Buffer.from(this.image.buildId, 'hex'),
       path: linked.path,
       base,
-      redirects,
+      redirects: redirects.map(({ from, to }) => ({ from, to })),
       hooks: state.live.originalOf(APP_HOOK_TABLE)?.address ?? 0n,
       migrations: patch.migrations,
       tlsFixups: linked.tlsFixups,

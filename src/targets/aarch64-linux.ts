@@ -41,7 +41,7 @@ export const AARCH64_LINUX: Target = {
   // register is branched to shows only further on. Every GOT load counts as taking the address.
   callsThroughGot: { relocations: new Set(), opcodes: [] },
   // `b imm26` when the copy lies within ±128 MiB (patches are placed so), else a 16-byte `ldr x16; br x16` veneer.
-  redirect: { entryBytes: 4, encoding: 'b imm26' },
+  redirect: { entryBytes: 4, entryReach: 128n * 1024n * 1024n, farEntryBytes: 16, encoding: 'b imm26' },
   patchLinker: ELF_PATCH_LINKER,
   loader: 'dlopen',
   // ADRP reaches ±4 GiB. Calls beyond BL's ±128 MiB go through linker thunks and entry veneers, slower but correct.

@@ -52,6 +52,10 @@ export interface Target {
   readonly redirect: {
     /** Bytes written over the entry: a function shorter than this cannot be redirected. */
     readonly entryBytes: number;
+    /** How far that jump reaches; beyond it the agent writes a longer one. */
+    readonly entryReach: bigint;
+    /** The longer jump's bytes, which only a function at least as long can take. */
+    readonly farEntryBytes: number;
     /** What is written, for messages: the agent holds the encoder. */
     readonly encoding: string;
   };

@@ -27,7 +27,7 @@ export const X86_64_LINUX: Target = {
   // `call *f@GOTPCREL(%rip)` is ff 15, `jmp *f@GOTPCREL(%rip)` ff 25, each followed by the displacement.
   callsThroughGot: { relocations: new Set(['R_X86_64_GOTPCREL', 'R_X86_64_GOTPCRELX', 'R_X86_64_REX_GOTPCRELX']), opcodes: [[0xff, 0x15], [0xff, 0x25]] },
   // `jmp rel32`: the patch is linked within ±2 GiB of the program so the displacement fits.
-  redirect: { entryBytes: 5, encoding: 'jmp rel32' },
+  redirect: { entryBytes: 5, entryReach: 1n << 31n, farEntryBytes: 5, encoding: 'jmp rel32' },
   patchLinker: ELF_PATCH_LINKER,
   loader: 'dlopen',
   // rel32 and RIP-relative data accesses: ±2 GiB.

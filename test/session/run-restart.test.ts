@@ -3,6 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { IpbpRun } from '../support/ipbp-run.js';
 import { countEvents, type DemoLine, editAll, isAlive, linesOf, waitForDemoLine, waitForNthEvent } from '../support/restart-demo.js';
 import { differingFiles, snapshotSources } from '../support/source-snapshot.js';
+import { TEST_TARGETS } from '../support/targets.js';
 
 /**
  * `ipbp run` on examples/restart-demo: each edit here cannot be patched
@@ -10,14 +11,14 @@ import { differingFiles, snapshotSources } from '../support/source-snapshot.js';
  * file), emit a `restart` event, and replace the process with a fresh build
  * that runs the new code.
  */
-describe('hot restart when an edit cannot be patched (examples/restart-demo)', () => {
+for (const target of TEST_TARGETS) describe(`hot restart when an edit cannot be patched (examples/restart-demo, ${target.name})`, () => {
   let session: IpbpRun;
   let pid: number;
   let initialFiles: Map<string, Buffer>;
   const written = new Map<string, Buffer>();
 
   before(async () => {
-    session = await IpbpRun.start('restart-demo');
+    session = await IpbpRun.start('restart-demo', target.args, target.env);
     initialFiles = await snapshotSources(session.directory);
     pid = (await session.waitForEvent((event) => event.event === 'ready', 180_000)).pid as number;
     await waitForDemoLine(session, pid, (line) => line.label === 'v1');
