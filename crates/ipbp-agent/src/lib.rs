@@ -32,8 +32,8 @@ mod redirect;
 mod session;
 mod startup;
 mod stop_world;
-// Their functions are written in x86_64 assembly (`test_frames`).
-#[cfg(all(test, target_arch = "x86_64"))]
+// Their functions are written in assembly (`test_frames`).
+#[cfg(test)]
 mod test_frames;
 mod thread_list;
 mod thread_signals;

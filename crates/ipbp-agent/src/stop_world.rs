@@ -751,8 +751,8 @@ mod tests {
     }
 }
 
-// Their functions are written in x86_64 assembly (`test_frames`).
-#[cfg(all(test, target_arch = "x86_64"))]
+// Their functions are written in assembly for each architecture (`test_frames`).
+#[cfg(test)]
 mod frame_tests {
     use super::*;
     use crate::test_frames::{

@@ -1,7 +1,10 @@
 //! Test-only functions written in assembly, so that their bounds and first
 //! instructions are known exactly, for the tests of the stack walk and of
 //! the redirect checks. Each has unwind info (`.cfi_*`), as compiled code
-//! does, and an `_end` symbol right after its last instruction.
+//! does, and an `_end` symbol right after its last instruction. The calling
+//! frames exist for x86_64 and aarch64; the call-first functions, whose
+//! return address lies inside x86_64's 5-byte entry jump, for x86_64 only
+//! (aarch64's `b` is one instruction: no return address lies inside it).
 
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::time::{Duration, Instant};
@@ -37,6 +40,8 @@ impl Blocker {
         self.released.store(true, Ordering::SeqCst);
     }
 
+    /// Used by the redirect tests of calls pending inside an entry jump, which exist on x86_64 only.
+    #[cfg(target_arch = "x86_64")]
     pub fn is_released(&self) -> bool {
         self.released.load(Ordering::SeqCst)
     }
@@ -56,6 +61,7 @@ pub extern "C" fn block(blocker: &Blocker) {
 
 /// Defines `ipbp_test_<name>(argument, callee)`: calls `callee(argument)`
 /// from a frame of its own (it saves rbx, which keeps the stack aligned).
+#[cfg(target_arch = "x86_64")]
 macro_rules! calling_frame {
     ($name:literal) => {
         core::arch::global_asm!(
@@ -81,12 +87,46 @@ macro_rules! calling_frame {
     };
 }
 
+/// Defines `ipbp_test_<name>(argument, callee)`: calls `callee(argument)`
+/// from a frame of its own (a frame record of x29 and x30, as compiled code
+/// keeps one). The argument is already in x0.
+#[cfg(target_arch = "aarch64")]
+macro_rules! calling_frame {
+    ($name:literal) => {
+        core::arch::global_asm!(
+            concat!(".pushsection .text.ipbp_test_", $name, ",\"ax\",%progbits"),
+            ".p2align 4",
+            concat!(".globl ipbp_test_", $name),
+            concat!(".type ipbp_test_", $name, ",%function"),
+            concat!("ipbp_test_", $name, ":"),
+            ".cfi_startproc",
+            "stp x29, x30, [sp, #-16]!",
+            ".cfi_def_cfa_offset 16",
+            ".cfi_offset x30, -8",
+            ".cfi_offset x29, -16",
+            "mov x29, sp",
+            "blr x1",
+            "ldp x29, x30, [sp], #16",
+            ".cfi_def_cfa_offset 0",
+            ".cfi_restore x30",
+            ".cfi_restore x29",
+            "ret",
+            ".cfi_endproc",
+            concat!(".size ipbp_test_", $name, ", . - ipbp_test_", $name),
+            concat!(".globl ipbp_test_", $name, "_end"),
+            concat!("ipbp_test_", $name, "_end:"),
+            ".popsection",
+        );
+    };
+}
+
 calling_frame!("blocked_frame");
 calling_frame!("stopping_frame");
 
 /// Defines `ipbp_test_<name>(callee, blocker)`, whose first instruction is
 /// the 2-byte `call *%rdi`: its return address lies inside the 5 bytes an
 /// entry jump replaces. `callee` must be `ipbp_test_misaligned_block`.
+#[cfg(target_arch = "x86_64")]
 macro_rules! call_first {
     ($name:literal) => {
         core::arch::global_asm!(
@@ -105,11 +145,14 @@ macro_rules! call_first {
     };
 }
 
+#[cfg(target_arch = "x86_64")]
 call_first!("call_first_refused");
+#[cfg(target_arch = "x86_64")]
 call_first!("call_first_waited");
 
 // Reached through `call *%rdi` from the function's very entry, so the stack
 // is 8 bytes off the usual alignment: calling straight on realigns it.
+#[cfg(target_arch = "x86_64")]
 core::arch::global_asm!(
     ".pushsection .text.ipbp_test_misaligned_block,\"ax\",@progbits",
     ".p2align 4",
@@ -131,6 +174,10 @@ extern "C" {
     pub fn ipbp_test_blocked_frame_end();
     pub fn ipbp_test_stopping_frame(argument: *const (), callee: *const ());
     pub fn ipbp_test_stopping_frame_end();
+}
+
+#[cfg(target_arch = "x86_64")]
+extern "C" {
     pub fn ipbp_test_call_first_refused(callee: *const (), blocker: &Blocker);
     pub fn ipbp_test_call_first_waited(callee: *const (), blocker: &Blocker);
     pub fn ipbp_test_misaligned_block();
