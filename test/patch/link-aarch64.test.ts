@@ -18,7 +18,10 @@ const R_AARCH64_ADR_PREL_PG_HI21 = 275;
 const R_AARCH64_ADD_ABS_LO12_NC = 277;
 const R_AARCH64_JUMP26 = 282;
 const R_AARCH64_CALL26 = 283;
+const R_AARCH64_LDST32_ABS_LO12_NC = 285;
 const R_AARCH64_LDST64_ABS_LO12_NC = 286;
+const R_AARCH64_ADR_GOT_PAGE = 311;
+const R_AARCH64_LD64_GOT_LO12_NC = 312;
 const R_AARCH64_RELATIVE = 1027;
 
 const MIB = 1024n * 1024n;
@@ -67,8 +70,9 @@ describe('linking an aarch64 patch (rust-lld, the patch writer)', () => {
       type: SHT_PROGBITS,
       flags: SHF_ALLOC | SHF_EXECINSTR,
       alignment: 4,
-      // bl far; b near; adrp x0, data; add x0, x0, :lo12:data; ldr x1, [x0, :lo12:data]; ret
-      data: Buffer.from(new Uint32Array([0x9400_0000, 0x1400_0000, 0x9000_0000, 0x9100_0000, 0xf940_0001, 0xd65f_03c0]).buffer),
+      // bl far; b near; adrp x0, data; add x0, x0, :lo12:data; ldr x1, [x0, :lo12:data];
+      // ldr w2, [x0, :lo12:data]; adrp x3, :got:far; ldr x3, [x3, :got_lo12:far]; ret
+      data: Buffer.from(new Uint32Array([0x9400_0000, 0x1400_0000, 0x9000_0000, 0x9100_0000, 0xf940_0001, 0xb940_0002, 0x9000_0003, 0xf940_0063, 0xd65f_03c0]).buffer),
       relocations: [],
     };
     const data: OutputSection = { name: '.data.pointers', type: SHT_PROGBITS, flags: SHF_ALLOC | SHF_WRITE, alignment: 8, data: new Uint8Array(8), relocations: [] };
@@ -80,6 +84,9 @@ describe('linking an aarch64 patch (rust-lld, the patch writer)', () => {
       { offset: 8, type: R_AARCH64_ADR_PREL_PG_HI21, symbol: farData, addend: 0n },
       { offset: 12, type: R_AARCH64_ADD_ABS_LO12_NC, symbol: farData, addend: 0n },
       { offset: 16, type: R_AARCH64_LDST64_ABS_LO12_NC, symbol: farData, addend: 0n },
+      { offset: 20, type: R_AARCH64_LDST32_ABS_LO12_NC, symbol: farData, addend: 0n },
+      { offset: 24, type: R_AARCH64_ADR_GOT_PAGE, symbol: far, addend: 0n },
+      { offset: 28, type: R_AARCH64_LD64_GOT_LO12_NC, symbol: far, addend: 0n },
     );
     data.relocations.push({ offset: 0, type: R_AARCH64_ABS64, symbol: far, addend: 0n });
     const symbols: OutputSymbol[] = [
@@ -121,10 +128,26 @@ describe('linking an aarch64 patch (rust-lld, the patch writer)', () => {
     assert.equal(loaded(adrpPage(adrp, thunk) + low12(add)), FAR_FUNCTION);
   });
 
-  test('ADR_PREL_PG_HI21 with ADD_ABS_LO12_NC and LDST64_ABS_LO12_NC reach data 2 GiB away', () => {
+  test('ADR_PREL_PG_HI21 with ADD_ABS_LO12_NC, LDST64_ABS_LO12_NC and LDST32_ABS_LO12_NC reach data 2 GiB away', () => {
     const page = adrpPage(word(caller + 8n), caller + 8n);
     assert.equal(loaded(page + low12(word(caller + 12n))), FAR_DATA);
     assert.equal(loaded(page + low12(word(caller + 16n)) * 8n), FAR_DATA);
+    assert.equal(loaded(page + low12(word(caller + 20n)) * 4n), FAR_DATA);
+  });
+
+  test("ADR_GOT_PAGE with LD64_GOT_LO12_NC reaches the function's address: through a GOT slot, or directly once lld relaxed the load", () => {
+    const page = adrpPage(word(caller + 24n), caller + 24n);
+    const second = word(caller + 28n);
+    // lld turns `ldr x3, [x3, :got_lo12:f]` into `add x3, x3, :lo12:f` when f cannot be preempted.
+    if (second >>> 24 === 0x91) {
+      assert.equal(loaded(page + low12(second)), FAR_FUNCTION);
+      return;
+    }
+    const slot = page + low12(second) * 8n;
+    const relocation = dynamicRelocations(image).find((candidate) => candidate.offset === slot);
+    assert.ok(relocation, `a dynamic relocation fills the slot at 0x${slot.toString(16)}`);
+    assert.equal(relocation.type, R_AARCH64_RELATIVE);
+    assert.equal(loaded(relocation.addend), FAR_FUNCTION);
   });
 
   test('ABS64 in data becomes a relative relocation to the loaded address', () => {
