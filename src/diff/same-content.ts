@@ -18,7 +18,8 @@ export function sameContent(oldIndex: AtomIndex, old: Atom, newIndex: AtomIndex,
   const masked = (atom: Atom, relocations: typeof oldRelocations): Uint8Array => {
     const data = atom.section.data;
     if (data.length === 0) return new Uint8Array(0);
-    const bytes = data.slice(atom.offset, atom.offset + atom.extent);
+    // A copy to mask: `data` may be a Buffer, whose `slice` is a view of the object file.
+    const bytes = Uint8Array.from(data.subarray(atom.offset, atom.offset + atom.extent));
     for (const relocation of relocations) bytes.fill(0, relocation.offset - atom.offset, relocation.offset - atom.offset + relocation.width);
     return bytes;
   };

@@ -113,7 +113,8 @@ function readObjectsOf(path: string, bytes: Uint8Array, reusable: ReusableObject
         const earlier = reusable?.take(member.data);
         if (earlier) return [earlier];
         // A session keeps the few members an edit changed for many edits: each in a buffer of its own, not a view that keeps the whole archive.
-        return readObjectsOf(memberPath(path, member.name), reusable ? member.data.slice() : member.data, undefined);
+        // Uint8Array.from copies; a Buffer's `slice` would be a view.
+        return readObjectsOf(memberPath(path, member.name), reusable ? Uint8Array.from(member.data) : member.data, undefined);
       });
     case 'unknown':
       throw new ObjectFormatError(path, 'file magic', 0, bytes.length === 0 ? 'the file is empty' : 'not an ELF or Mach-O object, nor an archive');

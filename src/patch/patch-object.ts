@@ -50,7 +50,8 @@ export function buildPatchObject(plan: PatchPlan, target: Target): Buffer {
       // SHF_TLS: a thread-local new in the edit goes into the patch's own TLS segment.
       flags: atom.section.raw.flags & (SHF_ALLOC | SHF_WRITE | SHF_EXECINSTR | SHF_TLS),
       alignment: atomAlignment(atom),
-      data: zeroFilled ? new Uint8Array(atom.extent) : atom.section.data.slice(atom.offset, atom.offset + atom.extent),
+      // A copy: the fixups below write into it, and a section's data may be a view of the object file (a Buffer, whose `slice` shares memory).
+      data: zeroFilled ? new Uint8Array(atom.extent) : Uint8Array.from(atom.section.data.subarray(atom.offset, atom.offset + atom.extent)),
       relocations: [],
     };
     sections.push(section);
