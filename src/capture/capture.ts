@@ -143,8 +143,8 @@ export async function captureBuild(selection: BuildSelection, sessionDir: string
       'a custom linker configuration may bypass `-C linker`; please report this project layout',
     ]);
   }
-  // Build scripts run on the host: the program's own crates say what it was built for.
-  const program = crates.find((record) => !record.crateName.startsWith('build_script_'));
+  // Build scripts and proc-macros run on the host: the program's own crate says what it was built for.
+  const program = binaryCrateOf(crates) ?? crates.find((record) => !record.crateName.startsWith('build_script_'));
   if (!program) throw new UserError(`cargo compiled no crate of ${basename(binary)} through ipbp's wrapper`, 'no-binary-capture');
   const target = await targetTripleOf(program);
   const runner = await targetRunnerOf(target, cwd, configArguments(selection.cargoFlags ?? []));
@@ -156,7 +156,7 @@ export async function captureBuild(selection: BuildSelection, sessionDir: string
     binary,
     target,
     runner,
-    linker: explicitLinkerOf(crates),
+    linker: codegenOption(program.args, 'linker'),
     crates,
     link,
     captureDir,
@@ -170,10 +170,9 @@ export async function captureBuild(selection: BuildSelection, sessionDir: string
   };
 }
 
-/** The `-C linker` the program's binary crate was given (cargo's `target.<triple>.linker`), if any. */
-function explicitLinkerOf(crates: readonly RustcRecord[]): string | undefined {
-  const binary = crates.find((record) => record.crateTypes.includes('bin') && !record.crateName.startsWith('build_script_'));
-  return binary && codegenOption(binary.args, 'linker');
+/** The compilation of the program's own binary crate (not a build script's). */
+function binaryCrateOf(crates: readonly RustcRecord[]): RustcRecord | undefined {
+  return crates.find((record) => record.crateTypes.includes('bin') && !record.crateName.startsWith('build_script_'));
 }
 
 /** The values of `--config` among cargo's flags. */

@@ -59,25 +59,20 @@ pub extern "C" fn block(blocker: &Blocker) {
     }
 }
 
-/// Defines `ipbp_test_<name>(argument, callee)`: calls `callee(argument)`
-/// from a frame of its own (it saves rbx, which keeps the stack aligned).
-#[cfg(target_arch = "x86_64")]
-macro_rules! calling_frame {
-    ($name:literal) => {
+/// Defines the global function `ipbp_test_<name>`, in a section of its own,
+/// from its instructions (with their CFI), and `ipbp_test_<name>_end` right
+/// after its last one. `%progbits` and `%function` are spelled as both
+/// assemblers take them (x86_64's `@` starts a comment on aarch64).
+macro_rules! test_function {
+    ($name:literal, $($line:literal),+ $(,)?) => {
         core::arch::global_asm!(
-            concat!(".pushsection .text.ipbp_test_", $name, ",\"ax\",@progbits"),
+            concat!(".pushsection .text.ipbp_test_", $name, ",\"ax\",%progbits"),
             ".p2align 4",
             concat!(".globl ipbp_test_", $name),
-            concat!(".type ipbp_test_", $name, ",@function"),
+            concat!(".type ipbp_test_", $name, ",%function"),
             concat!("ipbp_test_", $name, ":"),
             ".cfi_startproc",
-            "push rbx",
-            ".cfi_adjust_cfa_offset 8",
-            ".cfi_offset rbx, -16",
-            "call rsi",
-            "pop rbx",
-            ".cfi_adjust_cfa_offset -8",
-            "ret",
+            $($line,)+
             ".cfi_endproc",
             concat!(".size ipbp_test_", $name, ", . - ipbp_test_", $name),
             concat!(".globl ipbp_test_", $name, "_end"),
@@ -88,18 +83,31 @@ macro_rules! calling_frame {
 }
 
 /// Defines `ipbp_test_<name>(argument, callee)`: calls `callee(argument)`
+/// from a frame of its own (it saves rbx, which keeps the stack aligned).
+#[cfg(target_arch = "x86_64")]
+macro_rules! calling_frame {
+    ($name:literal) => {
+        test_function!(
+            $name,
+            "push rbx",
+            ".cfi_adjust_cfa_offset 8",
+            ".cfi_offset rbx, -16",
+            "call rsi",
+            "pop rbx",
+            ".cfi_adjust_cfa_offset -8",
+            "ret",
+        );
+    };
+}
+
+/// Defines `ipbp_test_<name>(argument, callee)`: calls `callee(argument)`
 /// from a frame of its own (a frame record of x29 and x30, as compiled code
 /// keeps one). The argument is already in x0.
 #[cfg(target_arch = "aarch64")]
 macro_rules! calling_frame {
     ($name:literal) => {
-        core::arch::global_asm!(
-            concat!(".pushsection .text.ipbp_test_", $name, ",\"ax\",%progbits"),
-            ".p2align 4",
-            concat!(".globl ipbp_test_", $name),
-            concat!(".type ipbp_test_", $name, ",%function"),
-            concat!("ipbp_test_", $name, ":"),
-            ".cfi_startproc",
+        test_function!(
+            $name,
             "stp x29, x30, [sp, #-16]!",
             ".cfi_def_cfa_offset 16",
             ".cfi_offset x30, -8",
@@ -111,11 +119,6 @@ macro_rules! calling_frame {
             ".cfi_restore x30",
             ".cfi_restore x29",
             "ret",
-            ".cfi_endproc",
-            concat!(".size ipbp_test_", $name, ", . - ipbp_test_", $name),
-            concat!(".globl ipbp_test_", $name, "_end"),
-            concat!("ipbp_test_", $name, "_end:"),
-            ".popsection",
         );
     };
 }
@@ -123,32 +126,13 @@ macro_rules! calling_frame {
 calling_frame!("blocked_frame");
 calling_frame!("stopping_frame");
 
-/// Defines `ipbp_test_<name>(callee, blocker)`, whose first instruction is
-/// the 2-byte `call *%rdi`: its return address lies inside the 5 bytes an
-/// entry jump replaces. `callee` must be `ipbp_test_misaligned_block`.
+// `ipbp_test_<name>(callee, blocker)`, whose first instruction is the 2-byte
+// `call *%rdi`: its return address lies inside the 5 bytes an entry jump
+// replaces. `callee` must be `ipbp_test_misaligned_block`.
 #[cfg(target_arch = "x86_64")]
-macro_rules! call_first {
-    ($name:literal) => {
-        core::arch::global_asm!(
-            concat!(".pushsection .text.ipbp_test_", $name, ",\"ax\",@progbits"),
-            ".p2align 4",
-            concat!(".globl ipbp_test_", $name),
-            concat!(".type ipbp_test_", $name, ",@function"),
-            concat!("ipbp_test_", $name, ":"),
-            ".cfi_startproc",
-            "call rdi",
-            "ret",
-            ".cfi_endproc",
-            concat!(".size ipbp_test_", $name, ", . - ipbp_test_", $name),
-            ".popsection",
-        );
-    };
-}
-
+test_function!("call_first_refused", "call rdi", "ret");
 #[cfg(target_arch = "x86_64")]
-call_first!("call_first_refused");
-#[cfg(target_arch = "x86_64")]
-call_first!("call_first_waited");
+test_function!("call_first_waited", "call rdi", "ret");
 
 // Reached through `call *%rdi` from the function's very entry, so the stack
 // is 8 bytes off the usual alignment: calling straight on realigns it.
